@@ -4,6 +4,11 @@ Fast discrete and continuous mutual information, the shared-exclusion partial in
 and information-theoretic local learning. Submodules are imported lazily, so ``import pidlearn`` stays light:
 
 * :mod:`pidlearn.discrete` — entropies, (conditional) mutual information, bias corrections, permutation test.
+* :mod:`pidlearn.lattice` — the redundancy lattice of n sources, names and Möbius inversion.
+* :func:`pidlearn.sxpid` — shared-exclusion PID of discrete samples (``pidlearn.sxpid_from_pmf`` for a pmf);
+  :func:`pidlearn.pid` — the same call for other PID measures (through dit).
+* :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
+* :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
 """
 
 from __future__ import annotations
@@ -13,9 +18,12 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = {"discrete", "continuous", "lattice", "sxpid", "results", "measures", "datasets", "backends"}
+# ``pidlearn.sxpid`` is the module pidlearn/sxpid.py, made callable (``pidlearn.sxpid(target, sources)``), so that
+# the name means the same thing whether or not the submodule was imported first.
 _FUNCTIONS = {
-    "mutual_information": ("discrete", "mutual_information"),
-    "entropy": ("discrete", "entropy"),
+    "sxpid_from_pmf": ("sxpid", "sxpid_from_pmf"),
+    "pid": ("measures", "pid"),
+    "PIDResult": ("results", "PIDResult"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})

@@ -1,0 +1,356 @@
+"""The result of a partial information decomposition: atoms, their informative/misinformative parts, local atoms.
+
+Every PID in pidlearn (discrete SxPID, continuous SxPID, the measures delegated to dit) returns a :class:`PIDResult`,
+so results of different measures and estimators are compared with the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = ["PIDResult"]
+
+
+def _unit(base: float) -> str:
+    if base == 2:
+        return "bits"
+    if math.isclose(base, math.e):
+        return "nats"
+    if base == 10:
+        return "hartleys"
+    return f"log{base:g} units"
+
+
+def _vector(values, n: int, what: str) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64).reshape(-1)
+    if arr.shape[0] != n:
+        raise ValueError(f"{what} has {arr.shape[0]} entries but there are {n} atom names")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise ValueError(f"{what} contains a non-finite value at position {bad}; a PID atom must be a finite number")
+    arr.setflags(write=False)
+    return arr
+
+
+class PIDResult:
+    """Atoms of a partial information decomposition of ``I(T; S_1..S_n)``.
+
+    Parameters
+    ----------
+    atom_names : sequence of str
+        Canonical antichain names (see :mod:`pidlearn.lattice`), in lattice order.
+    values : array-like of float, shape (n_atoms,)
+        Average atoms Π(α), in units of ``log(base)``.
+    informative, misinformative : array-like of float, shape (n_atoms,), optional
+        Π⁺(α) and Π⁻(α) (SxPID only), with ``values = informative - misinformative``.
+    local, local_informative, local_misinformative : ndarray of shape (n_samples, n_atoms), or callable, optional
+        Local (per-sample) atoms π(t_j, s_j : α). A zero-argument callable is evaluated on first access and its
+        result kept (large lattices: 7579 atoms per sample for five sources).
+    mutual_information : float
+        ``I(T; S_1..S_n)``, the sum of the atoms.
+    entropy_target : float, optional
+        ``H(T)``; needed for :attr:`residual_entropy`.
+    n_sources : int
+    base : float
+        Logarithm base of all values (2: bits).
+    measure : str
+        Name of the redundancy measure (``"sx"``, ``"imin"``, ...).
+    realisations : ndarray of shape (n_rows, n_vars), optional
+        For a decomposition of a pmf: the realisation (sources..., target) of each row of the local atoms.
+
+    Examples
+    --------
+    >>> from pidlearn import sxpid
+    >>> r = sxpid([0, 1, 1, 0], [[0, 0, 1, 1], [0, 1, 0, 1]])  # XOR of two fair bits
+    >>> round(r.synergy, 4), round(r.redundancy, 4)
+    (0.415, -0.585)
+    """
+
+    def __init__(
+        self,
+        atom_names: Sequence[str],
+        values,
+        *,
+        informative=None,
+        misinformative=None,
+        local=None,
+        local_informative=None,
+        local_misinformative=None,
+        mutual_information: float,
+        entropy_target: float | None = None,
+        n_sources: int,
+        base: float = 2.0,
+        measure: str = "sx",
+        realisations=None,
+    ):
+        names = tuple(str(s) for s in atom_names)
+        if not names:
+            raise ValueError("a PID result needs at least one atom")
+        if len(set(names)) != len(names):
+            raise ValueError("atom names must be unique")
+        n = len(names)
+        self._names = names
+        self._values = _vector(values, n, "values")
+        self._informative = None if informative is None else _vector(informative, n, "informative")
+        self._misinformative = None if misinformative is None else _vector(misinformative, n, "misinformative")
+        self._local_src = {
+            "local": local,
+            "local_informative": local_informative,
+            "local_misinformative": local_misinformative,
+        }
+        self._local_cache: dict[str, np.ndarray] = {}
+        mi = float(mutual_information)
+        if not math.isfinite(mi):
+            raise ValueError("mutual_information must be finite")
+        self._mi = mi
+        if entropy_target is not None:
+            entropy_target = float(entropy_target)
+            if not math.isfinite(entropy_target):
+                raise ValueError("entropy_target must be finite")
+        self._h_target = entropy_target
+        self.n_sources = int(n_sources)
+        self.base = float(base)
+        self.measure = str(measure)
+        self.realisations = realisations
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # atoms
+    @property
+    def atom_names(self) -> tuple[str, ...]:
+        """Names of the atoms, in lattice order."""
+        return self._names
+
+    @property
+    def values(self) -> np.ndarray:
+        """Average atoms as a read-only array, in the order of :attr:`atom_names`."""
+        return self._values
+
+    @property
+    def atoms(self) -> dict[str, float]:
+        """Average atoms Π(α), ``{name: value}`` in lattice order."""
+        return dict(zip(self._names, self._values.tolist(), strict=True))
+
+    @property
+    def informative(self) -> dict[str, float] | None:
+        """Informative parts Π⁺(α) (SxPID), or None when the measure has no such split."""
+        if self._informative is None:
+            return None
+        return dict(zip(self._names, self._informative.tolist(), strict=True))
+
+    @property
+    def misinformative(self) -> dict[str, float] | None:
+        """Misinformative parts Π⁻(α) (SxPID), or None when the measure has no such split."""
+        if self._misinformative is None:
+            return None
+        return dict(zip(self._names, self._misinformative.tolist(), strict=True))
+
+    def _local(self, key: str) -> np.ndarray | None:
+        if key in self._local_cache:
+            return self._local_cache[key]
+        src = self._local_src[key]
+        if src is None:
+            return None
+        arr = src() if callable(src) else src
+        arr = np.asarray(arr, dtype=np.float64)
+        if arr.ndim != 2 or arr.shape[1] != len(self._names):
+            raise ValueError(f"{key} must have shape (n_samples, {len(self._names)}), got {arr.shape}")
+        arr.setflags(write=False)
+        self._local_cache[key] = arr
+        self._local_src[key] = None
+        return arr
+
+    @property
+    def local(self) -> np.ndarray | None:
+        """Local atoms, shape (n_samples, n_atoms), columns in the order of :attr:`atom_names`; None if absent."""
+        return self._local("local")
+
+    @property
+    def local_informative(self) -> np.ndarray | None:
+        """Local informative atoms π⁺, shape (n_samples, n_atoms), or None."""
+        return self._local("local_informative")
+
+    @property
+    def local_misinformative(self) -> np.ndarray | None:
+        """Local misinformative atoms π⁻, shape (n_samples, n_atoms), or None."""
+        return self._local("local_misinformative")
+
+    def _key(self, name) -> str:
+        if isinstance(name, str) and name in self._names:
+            return name
+        from pidlearn.lattice import antichain_name
+
+        key = antichain_name(name)
+        if key not in self._names:
+            raise KeyError(f"{name!r} is not an atom of this {self.n_sources}-source decomposition")
+        return key
+
+    def __getitem__(self, name) -> float:
+        """Average atom of an antichain given by name (any set order) or as a tuple of source sets."""
+        return float(self._values[self._names.index(self._key(name))])
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # shortcuts
+    @property
+    def redundancy(self) -> float:
+        """The bottom atom ``{1}{2}..{n}``: information shared by all sources."""
+        return self["".join("{" + str(i) + "}" for i in range(1, self.n_sources + 1))]
+
+    def unique(self, i: int) -> float:
+        """The atom ``{i}``: information only source ``i`` (1-based) carries."""
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 1 <= int(i) <= self.n_sources:
+            raise ValueError(f"source number must be an int in 1..{self.n_sources} (1-based), got {i!r}")
+        return self["{" + str(int(i)) + "}"]
+
+    @property
+    def synergy(self) -> float:
+        """The atom ``{12}`` of a two-source decomposition (information only the sources together carry)."""
+        if self.n_sources != 2:
+            top = "{" + "".join(str(i) for i in range(1, self.n_sources + 1)) + "}"
+            raise ValueError(
+                f".synergy is defined for two sources; this decomposition has {self.n_sources}. "
+                f"Read the atom you mean from .atoms, e.g. result.atoms['{top}'] for the full synergy"
+            )
+        return self["{12}"]
+
+    @property
+    def mutual_information(self) -> float:
+        """``I(T; S_1..S_n)``."""
+        return self._mi
+
+    @property
+    def entropy_target(self) -> float | None:
+        """``H(T)``, or None if it was not computed."""
+        return self._h_target
+
+    @property
+    def residual_entropy(self) -> float | None:
+        """``H(T) - I(T; S_1..S_n)``: what no source explains (None if ``H(T)`` was not computed)."""
+        if self._h_target is None:
+            return None
+        return self._h_target - self._mi
+
+    @property
+    def unit(self) -> str:
+        """``"bits"`` for base 2, ``"nats"`` for base e."""
+        return _unit(self.base)
+
+    # ----------------------------------------------------------------------------------------------------------------
+    # output
+    def to_dict(self, *, local: bool = False) -> dict:
+        """JSON-serialisable summary (plain floats, lists and dicts); local atoms only with ``local=True``."""
+        out = {
+            "measure": self.measure,
+            "n_sources": self.n_sources,
+            "base": self.base,
+            "unit": self.unit,
+            "mutual_information": self._mi,
+            "entropy_target": self._h_target,
+            "residual_entropy": self.residual_entropy,
+            "atoms": self.atoms,
+            "informative": self.informative,
+            "misinformative": self.misinformative,
+        }
+        if local:
+            loc = self.local
+            out["local"] = None if loc is None else loc.tolist()
+        return out
+
+    def table(self, *, digits: int = 6, max_rows: int | None = None) -> str:
+        """The atoms as a text table (name, Π, and Π⁺ / Π⁻ when present), in lattice order.
+
+        ``max_rows`` keeps the rows with the largest ``|Π|`` (useful for 4 and 5 sources).
+        """
+        idx = np.arange(len(self._names))
+        if max_rows is not None and max_rows < len(idx):
+            idx = np.sort(np.argsort(-np.abs(self._values), kind="stable")[:max_rows])
+        width = max(len("atom"), *(len(self._names[i]) for i in idx))
+        num = digits + 8
+        cols = ["atom".ljust(width), "pi".rjust(num)]
+        has_split = self._informative is not None and self._misinformative is not None
+        if has_split:
+            cols += ["pi+".rjust(num), "pi-".rjust(num)]
+        lines = ["  ".join(cols)]
+        for i in idx:
+            row = [self._names[i].ljust(width), f"{self._values[i]:{num}.{digits}f}"]
+            if has_split:
+                row += [f"{self._informative[i]:{num}.{digits}f}", f"{self._misinformative[i]:{num}.{digits}f}"]
+            lines.append("  ".join(row))
+        if len(idx) < len(self._names):
+            lines.append(f"... {len(self._names) - len(idx)} smaller atoms not shown")
+        lines.append(f"I(T;S) = {self._mi:.{digits}f} {self.unit}")
+        if self._h_target is not None:
+            lines.append(f"H(T) = {self._h_target:.{digits}f}, residual H(T) - I = {self.residual_entropy:.{digits}f}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        head = f"PIDResult(measure={self.measure!r}, n_sources={self.n_sources}, unit={self.unit!r})"
+        return head + "\n" + self.table(digits=4, max_rows=20)
+
+    def plot(self, ax=None, *, max_bars: int = 40):
+        """Draw the atoms (needs matplotlib).
+
+        For up to three sources each atom is a bar standing on its node of the Hasse diagram of the redundancy
+        lattice (bottom ``{1}..{n}`` low, top ``{1..n}`` high; blue positive, red negative). For four and five
+        sources, a horizontal bar chart of the ``max_bars`` largest ``|Π|``, sorted.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+        """
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ImportError('plotting needs matplotlib: pip install "pidlearn[plot]"') from exc
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 5) if self.n_sources <= 3 else (7, 0.25 * min(max_bars, len(self)) + 1))
+        colors = np.where(self._values >= 0, "tab:blue", "tab:red")
+        lat = None
+        if self.n_sources <= 3:
+            from pidlearn.lattice import lattice
+
+            lat = lattice(self.n_sources)
+            if set(lat.names) != set(self._names):
+                lat = None
+        if lat is not None:
+            pos = {}
+            for r in np.unique(lat.rank):
+                members = np.flatnonzero(lat.rank == r)
+                for k, i in enumerate(members):
+                    pos[lat.names[i]] = ((k + 1) / (len(members) + 1), float(r))
+            for lo, hi in lat.covers:
+                (x0, y0), (x1, y1) = pos[lat.names[lo]], pos[lat.names[hi]]
+                ax.plot([x0, x1], [y0, y1], color="0.8", lw=0.8, zorder=0)
+            scale = 0.8 / max(float(np.abs(self._values).max()), 1e-12)
+            bw = 0.6 / max(max(np.bincount(lat.rank)), 2)
+            for name, v, c in zip(self._names, self._values, colors, strict=True):
+                x, y = pos[name]
+                ax.bar(x, v * scale, bottom=y, width=bw, color=c, zorder=2)
+                ax.annotate(
+                    f"{name}\n{v:.3g}",
+                    (x, y),
+                    xytext=(0, -4),
+                    textcoords="offset points",
+                    ha="center",
+                    va="top",
+                    fontsize=7,
+                    zorder=3,
+                )
+            ax.set_xlim(0, 1)
+            ax.set_ylim(-0.8, float(lat.rank.max()) + 1.0)
+            ax.set_xticks([])
+            ax.set_ylabel("lattice level (bars: atom value)")
+        else:
+            order = np.argsort(-np.abs(self._values), kind="stable")[:max_bars][::-1]
+            ax.barh(np.arange(len(order)), self._values[order], color=colors[order])
+            ax.set_yticks(np.arange(len(order)))
+            ax.set_yticklabels([self._names[i] for i in order], fontsize=7)
+            ax.axvline(0, color="0.5", lw=0.8)
+            ax.set_xlabel(f"atom ({self.unit})")
+        ax.set_title(f"{self.measure} PID, I(T;S) = {self._mi:.3g} {self.unit}")
+        return ax
