@@ -1,0 +1,61 @@
+"""Activation functions of infomorphic neurons: how receptive ``r``, context ``c`` and lateral ``l`` inputs combine.
+
+Each returns the pre-sigmoid ``A``; the neuron fires with ``θ = P(Y = +1) = σ(A)``, clamped to
+``[1e-6, 1 − 1e-6]`` by :func:`firing_probability`. Constants are the papers' defaults (Makkeh et al. PNAS 2025;
+Schneider et al. ICLR 2025; Kay & Phillips 1997; Blümel et al. 2025).
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["ACTIVATIONS", "bivariate", "firing_probability", "kay_phillips", "memory", "trivariate"]
+
+THETA_CLAMP = 1e-6
+
+
+def bivariate(r: torch.Tensor, c: torch.Tensor, k1: float = 0.9, k2: float = 2.0) -> torch.Tensor:
+    """Graetz bivariate activation ``A = r · [k1 + (1 − k1) · 2σ(k2 · r · c)]``.
+
+    ``k1 = 1`` gives ``A = r`` (readout: the context enters only through the goal); hidden layers use ``k1 = 0.9``,
+    ``k2 = 2``. The context modulates the gain of ``r`` but cannot flip its sign.
+    """
+    return r * (k1 + (1.0 - k1) * 2.0 * torch.sigmoid(k2 * r * c))
+
+
+def kay_phillips(r: torch.Tensor, c: torch.Tensor, k1: float = 0.5, k2: float = 2.0) -> torch.Tensor:
+    """Kay & Phillips (1997) activation ``A = r · [k1 + (1 − k1) · exp(k2 · r · c)]``."""
+    return r * (k1 + (1.0 - k1) * torch.exp(k2 * r * c))
+
+
+def trivariate(
+    r: torch.Tensor,
+    c: torch.Tensor,
+    l: torch.Tensor,
+    c1: float = 0.1,
+    c2: float = 0.1,
+    w1: float = 2.0,
+    w2: float = 2.0,
+) -> torch.Tensor:
+    """Trivariate activation ``A = r · [(1 − c1 − c2) + c1 · σ(w1 · r · c) + c2 · σ(w2 · r · l)]``."""
+    return r * ((1.0 - c1 - c2) + c1 * torch.sigmoid(w1 * r * c) + c2 * torch.sigmoid(w2 * r * l))
+
+
+def memory(r: torch.Tensor, c: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    """Sum form of the memory network, ``A = β (r + c)`` (Blümel et al. 2025)."""
+    return beta * (r + c)
+
+
+def firing_probability(a: torch.Tensor) -> torch.Tensor:
+    """``θ = clamp(σ(A), 1e-6, 1 − 1e-6)``."""
+    return torch.sigmoid(a).clamp(THETA_CLAMP, 1.0 - THETA_CLAMP)
+
+
+#: name -> (function, number of inputs).
+ACTIVATIONS = {
+    "bivariate": (bivariate, 2),
+    "kay_phillips": (kay_phillips, 2),
+    "trivariate": (trivariate, 3),
+    "memory": (memory, 2),
+    "sum": (memory, 2),
+}

@@ -1,0 +1,60 @@
+"""Binning of neuron inputs for the soft joint; bin indices never carry a gradient.
+
+Two schemes from the infomorphic papers (Makkeh et al. PNAS 2025):
+
+* **adaptive** — per neuron, divide by the batch maximum ``max_b |x_b|`` and cut ``[−1, 1]`` into ``n_bins`` equal
+  bins: ``k = min(⌊(x / max|x| + 1) / 2 · n_bins⌋, n_bins − 1)`` (used for bivariate layers, 20 bins);
+* **fixed** — cut ``[low, high]`` into ``n_bins`` equal bins, clamping values outside to the end bins (trivariate
+  layers: ``[−20, 20]``, 20 bins of width 2).
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["adaptive_bins", "check_n_bins", "fixed_bins"]
+
+
+def check_n_bins(n_bins) -> int:
+    """Validate a number of bins (an int ``>= 2``) and return it."""
+    if isinstance(n_bins, bool) or not isinstance(n_bins, int):
+        raise TypeError(f"n_bins must be an int, got {n_bins!r}")
+    if n_bins < 2:
+        raise ValueError(f"n_bins must be at least 2 (one bin carries no information), got {n_bins}")
+    return n_bins
+
+
+@torch.no_grad()
+def adaptive_bins(x: torch.Tensor, n_bins: int = 20, dim: int = 0) -> torch.Tensor:
+    """Bin indices after normalising by the maximum absolute value along ``dim`` (the batch).
+
+    Parameters
+    ----------
+    x : Tensor, shape (batch, neurons)
+    n_bins : int, default 20
+    dim : int, default 0
+        Batch axis over which the maximum is taken (per neuron).
+
+    Returns
+    -------
+    LongTensor, same shape as ``x``, values in ``0..n_bins-1``. A neuron whose inputs are all 0 gets the middle bin.
+    """
+    n_bins = check_n_bins(n_bins)
+    scale = x.detach().abs().amax(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
+    u = (x.detach() / scale + 1.0) * (0.5 * n_bins)
+    return u.floor().clamp_(0, n_bins - 1).to(torch.int64)
+
+
+@torch.no_grad()
+def fixed_bins(x: torch.Tensor, n_bins: int = 20, low: float = -20.0, high: float = 20.0) -> torch.Tensor:
+    """Bin indices of ``n_bins`` equal bins on ``[low, high]``; values outside fall in the end bins.
+
+    Returns
+    -------
+    LongTensor, same shape as ``x``, values in ``0..n_bins-1``.
+    """
+    n_bins = check_n_bins(n_bins)
+    if not high > low:
+        raise ValueError(f"fixed binning needs high > low, got [{low}, {high}]")
+    u = (x.detach() - low) * (n_bins / (high - low))
+    return u.floor().clamp_(0, n_bins - 1).to(torch.int64)

@@ -1,0 +1,332 @@
+"""Supervised infomorphic networks: a hidden layer (optional) and a readout with label context, and their trainer.
+
+Recipe of the reference experiments (Makkeh et al. PNAS 2025; Schneider et al. ICLR 2025):
+
+* pixels standardised with the training mean and standard deviation; batches of 1024; each layer its own Adam
+  (hidden: lr 2e-3, weight decay 3.5e-4; readout: lr 3e-3, weight decay 1.5e-4);
+* hidden layer: R = image, C = one-hot label (learned context weights), optional lateral L = the layer's own samples
+  from a first pass with L = 0 (only the second pass enters the goal);
+* readout: 10 neurons with ``θ = σ(r)``, R = the hidden samples (or the image), C = one-hot label through fixed
+  identity weights (trainable bias), goal preset ``readout``;
+* test: the label input is all zeros; a readout neuron whose mean θ over the evaluated set is ``≥ 0.5`` is flipped
+  (``θ → 1 − θ``, PID is invariant to relabelling Y) before the argmax.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pidlearn.backends.torch.functional import atom_names
+from pidlearn.backends.torch.layers import InfomorphicLayer
+from pidlearn.goals import RESIDUAL, preset
+
+__all__ = ["InfomorphicNetwork", "Trainer", "plot_history", "standardise"]
+
+
+def standardise(images, mean: float | None = None, std: float | None = None) -> tuple[torch.Tensor, float, float]:
+    """Flatten uint8 images to float32 rows and standardise them with one mean and std (of the training set).
+
+    Returns
+    -------
+    x : Tensor (n, n_pixels), mean : float, std : float
+    """
+    x = torch.as_tensor(np.asarray(images).reshape(len(images), -1), dtype=torch.float32) / 255.0
+    if mean is None:
+        mean = float(x.mean())
+    if std is None:
+        std = float(x.std())
+    return (x - mean) / std, mean, std
+
+
+class InfomorphicNetwork(nn.Module):
+    """Image classifier made of infomorphic layers.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Pixels per image (784 for MNIST).
+    n_classes : int
+        Number of labels (readout neurons).
+    hidden : int, default 0
+        Hidden neurons; 0 gives the single-layer network (R = image, C = label).
+    hidden_goal : str or mapping, default "context_heuristic"
+        Goal of the hidden layer; a 3-source goal (e.g. ``"trivariate_optimised"``) makes the layer lateral.
+    readout_goal : str or mapping, default "readout"
+    """
+
+    def __init__(
+        self,
+        n_inputs: int = 784,
+        n_classes: int = 10,
+        hidden: int = 0,
+        hidden_goal="context_heuristic",
+        readout_goal="readout",
+    ):
+        super().__init__()
+        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
+            raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
+        self.n_inputs, self.n_classes, self.n_hidden = n_inputs, n_classes, hidden
+        self.hidden = None
+        if hidden:
+            n_src = preset(hidden_goal)[0] if isinstance(hidden_goal, str) else _n_sources_of(hidden_goal)
+            self.hidden = InfomorphicLayer(n_inputs, n_classes, hidden, goal=hidden_goal, lateral=n_src == 3)
+        self.readout = InfomorphicLayer(
+            hidden or n_inputs,
+            n_classes,
+            n_classes,
+            goal=readout_goal,
+            activation="bivariate",
+            activation_kwargs={"k1": 1.0},
+            context_identity=True,
+        )
+
+    def layers(self) -> dict[str, InfomorphicLayer]:
+        """The layers by name, input to output."""
+        return (
+            {"hidden": self.hidden, "readout": self.readout} if self.hidden is not None else {"readout": self.readout}
+        )
+
+    def forward(self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None):
+        """Readout θ and samples; every layer keeps its batch for ``loss()`` / ``atoms()``."""
+        h = x
+        if self.hidden is not None:
+            if self.hidden.lateral:
+                _, first = self.hidden(x, context, None, generator=generator)
+                _, h = self.hidden(x, context, first, generator=generator)
+            else:
+                _, h = self.hidden(x, context, generator=generator)
+        return self.readout(h, context, generator=generator)
+
+
+def _n_sources_of(goal) -> int:
+    return max((max(int(ch) for ch in k if ch.isdigit()) for k in goal if k != RESIDUAL), default=2) if goal else 2
+
+
+class Trainer:
+    """Train an :class:`InfomorphicNetwork` with one Adam per layer; checkpoints resume to the same state.
+
+    Parameters
+    ----------
+    network : InfomorphicNetwork
+    batch_size : int, default 1024
+    lr_hidden, weight_decay_hidden, lr_readout, weight_decay_readout : float
+        Adam settings (defaults from the reference code).
+    seed : int, default 0
+        Seeds the shuffling and the neurons' sampling (a private ``torch.Generator``); initialise the network after
+        ``torch.manual_seed(seed)`` for a fully reproducible run.
+    progress : bool, default True
+        Show a tqdm progress bar (when tqdm is installed).
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs done.
+    history : list of dict
+        Per epoch: ``epoch``, ``seconds``, ``loss`` per layer, ``accuracy`` per evaluated set and ``atoms`` (mean
+        over neurons and batches, bits) per layer.
+    """
+
+    def __init__(
+        self,
+        network: InfomorphicNetwork,
+        *,
+        batch_size: int = 1024,
+        lr_hidden: float = 2e-3,
+        weight_decay_hidden: float = 3.5e-4,
+        lr_readout: float = 3e-3,
+        weight_decay_readout: float = 1.5e-4,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be at least 2, got {batch_size}")
+        self.network = network
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.progress = progress
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.optimizers = {}
+        for name, layer in network.layers().items():
+            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
+            self.optimizers[name] = torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=wd)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    # --------------------------------------------------------------------------------------------------------------
+    def train_epoch(self, x: torch.Tensor, labels: torch.Tensor) -> dict:
+        """One pass over the training set; returns mean losses and mean atoms per layer."""
+        net = self.network
+        net.train()
+        n = len(x)
+        order = torch.randperm(n, generator=self.generator)
+        n_batches = max(1, n // self.batch_size)  # full batches only: the plug-in estimates depend on B
+        eye = torch.eye(net.n_classes, dtype=x.dtype)
+        sums = {name: None for name in self.optimizers}
+        losses = dict.fromkeys(self.optimizers, 0.0)
+        bar = _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}")
+        for k in bar:
+            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
+            net(x[idx], eye[labels[idx]], generator=self.generator)
+            total = 0.0
+            for name, layer in net.layers().items():
+                pid = layer.pid()
+                loss = layer.loss(pid)
+                total = total + loss
+                losses[name] += float(loss.detach()) / n_batches
+                mean = torch.cat([pid.atoms.detach().mean(0), pid.residual_entropy.detach().mean().reshape(1)])
+                sums[name] = mean / n_batches if sums[name] is None else sums[name] + mean / n_batches
+            for opt in self.optimizers.values():
+                opt.zero_grad(set_to_none=True)
+            total.backward()
+            for opt in self.optimizers.values():
+                opt.step()
+        atoms = {}
+        for name, layer in net.layers().items():
+            keys = [*atom_names(layer.n_sources), RESIDUAL]
+            atoms[name] = {key: float(v) for key, v in zip(keys, sums[name].tolist(), strict=True)}
+        return {"loss": losses, "atoms": atoms}
+
+    @torch.no_grad()
+    def predict_theta(self, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
+        """Readout θ with the label input zeroed (samples drawn from a fixed generator: evaluation is repeatable)."""
+        net = self.network
+        net.eval()
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        zeros = torch.zeros(1, net.n_classes, dtype=x.dtype)
+        out = []
+        bs = batch_size or self.batch_size
+        for k in range(0, len(x), bs):
+            xb = x[k : k + bs]
+            theta, _ = net(xb, zeros.expand(len(xb), -1), generator=gen)
+            out.append(theta)
+        return torch.cat(out)
+
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""
+        theta = self.predict_theta(x)
+        flip = theta.mean(0) >= 0.5
+        theta = torch.where(flip, 1.0 - theta, theta)
+        return theta.argmax(1)
+
+    def accuracy(self, x: torch.Tensor, labels: torch.Tensor) -> float:
+        """Fraction of correctly predicted labels."""
+        return float((self.predict(x) == labels).float().mean())
+
+    def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
+        """Train until ``epochs`` epochs are done in total (a resumed trainer continues where it stopped).
+
+        Parameters
+        ----------
+        x_train : Tensor (n, n_inputs) float, y_train : LongTensor (n,)
+        epochs : int
+            Total number of epochs.
+        eval_sets : dict name -> (x, y), optional
+            Evaluated after every epoch (e.g. ``{"validation": ..., "test": ...}``).
+        checkpoint : path, optional
+            Saved after every epoch (see :meth:`save`).
+        """
+        if len(x_train) != len(y_train):
+            raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
+        if x_train.shape[1] != self.network.n_inputs:
+            raise ValueError(f"x_train has {x_train.shape[1]} features; the network expects {self.network.n_inputs}")
+        y_train = torch.as_tensor(y_train, dtype=torch.int64)
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            record = self.train_epoch(x_train, y_train)
+            record["seconds"] = time.perf_counter() - t0
+            self.epoch += 1
+            record["epoch"] = self.epoch
+            record["accuracy"] = {
+                name: self.accuracy(x, torch.as_tensor(y, dtype=torch.int64))
+                for name, (x, y) in (eval_sets or {}).items()
+            }
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
+
+    # --------------------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to resume: network, optimisers, generator state, epoch and history."""
+        return {
+            "network": self.network.state_dict(),
+            "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
+            "generator": self.generator.get_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "seed": self.seed,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.network.load_state_dict(state["network"])
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        self.generator.set_state(state["generator"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.seed = int(state["seed"])
+
+    def save(self, path) -> None:
+        """Write a checkpoint with ``torch.save`` (atomically: a temporary file is renamed)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)
+
+    def load(self, path) -> None:
+        """Resume from a checkpoint written by :meth:`save` (``torch.load(..., weights_only=True)``: no pickle code)."""
+        self.load_state_dict(torch.load(path, weights_only=True))
+
+
+def _progress(it, enabled: bool, desc: str):
+    if not enabled:
+        return it
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional
+        return it
+    return tqdm(it, desc=desc, leave=False)
+
+
+def plot_history(history: list[dict], path, *, xlabel: str = "epoch", ylabel: str = "accuracy (%)") -> Path:
+    """Plot accuracy and the mean atoms of each layer over epochs into ``path`` (PNG/PDF/SVG; needs matplotlib).
+
+    ``history`` is :attr:`Trainer.history` (or records of the same shape: ``epoch``, ``accuracy`` {name: fraction},
+    ``atoms`` {layer: {atom: bits}}); accuracies missing in some records are skipped there.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        raise ValueError("the history is empty: train at least one epoch before plotting")
+    epochs = [h["epoch"] for h in history]
+    layer_names = list(history[0]["atoms"])
+    fig, axes = plt.subplots(1, 1 + len(layer_names), figsize=(4.5 * (1 + len(layer_names)), 3.6), squeeze=False)
+    ax = axes[0, 0]
+    acc_names = list(dict.fromkeys(name for h in history for name in h.get("accuracy", {})))
+    for name in acc_names:
+        pts = [(e, 100 * h["accuracy"][name]) for e, h in zip(epochs, history, strict=True) if name in h["accuracy"]]
+        ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=name)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=ylabel.split(" (")[0])
+    if acc_names:
+        ax.legend(fontsize=8)
+    for ax, layer in zip(axes[0, 1:], layer_names, strict=True):
+        keys = list(history[0]["atoms"][layer])
+        for key in keys:
+            values = [h["atoms"][layer][key] for h in history]
+            if key == RESIDUAL or max(abs(v) for v in values) > 1e-3 or len(keys) <= 5:
+                ax.plot(epochs, values, label=key)
+        ax.set(xlabel=xlabel, ylabel="bits (mean over neurons)", title=f"{layer} atoms")
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

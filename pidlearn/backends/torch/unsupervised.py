@@ -1,0 +1,133 @@
+"""Unsupervised infomorphic layer and the linear probe that scores its codes.
+
+The layer's receptive input is the image and its context the other neurons' previous samples (two passes per
+batch: the first with context 0, the second with the first pass's samples; only the second enters the goal). The
+default goal ``lateral_heuristic`` rewards the unique information of R, ``Π({1})``: each neuron should encode what
+the others do not (Makkeh et al. PNAS 2025). The codes are scored the standard way: a multinomial logistic
+regression trained on the frozen binary codes of the training images, tested on the test images, beside the same
+probe on a random projection ``sign(x G)`` of the same size.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from pidlearn.backends.torch.functional import atom_names
+from pidlearn.backends.torch.layers import InfomorphicLayer
+from pidlearn.backends.torch.train import _progress
+from pidlearn.goals import RESIDUAL
+
+__all__ = ["UnsupervisedTrainer", "linear_probe", "random_projection_codes"]
+
+
+class UnsupervisedTrainer:
+    """Train an unsupervised :class:`InfomorphicLayer` (R = image, C = the layer's own previous samples).
+
+    Parameters
+    ----------
+    n_inputs : int
+    n_neurons : int
+    goal : str or mapping, default "lateral_heuristic"
+    batch_size : int, default 1024
+    lr : float, default 2e-3
+    weight_decay : float, default 3.5e-4
+    seed : int, default 0
+    progress : bool, default True
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_neurons: int,
+        *,
+        goal="lateral_heuristic",
+        batch_size: int = 1024,
+        lr: float = 2e-3,
+        weight_decay: float = 3.5e-4,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        torch.manual_seed(seed)
+        self.layer = InfomorphicLayer(n_inputs, n_neurons, n_neurons, goal=goal, context_no_self=True)
+        self.optimizer = torch.optim.Adam(self.layer.parameters(), lr=lr, weight_decay=weight_decay)
+        self.batch_size = int(batch_size)
+        self.generator = torch.Generator().manual_seed(seed)
+        self.seed = seed
+        self.progress = progress
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    def _two_pass(self, x: torch.Tensor, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        zeros = torch.zeros(len(x), self.layer.n_neurons, dtype=x.dtype)
+        _, first = self.layer(x, zeros, generator=generator)
+        return self.layer(x, first, generator=generator)
+
+    def fit(self, x: torch.Tensor, epochs: int) -> list[dict]:
+        """Train until ``epochs`` epochs are done; ``history`` holds seconds and mean atoms per epoch."""
+        names = [*atom_names(2), RESIDUAL]
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            order = torch.randperm(len(x), generator=self.generator)
+            n_batches = max(1, len(x) // self.batch_size)
+            total = torch.zeros(len(names))
+            for k in _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
+                self._two_pass(x[order[k * self.batch_size : (k + 1) * self.batch_size]], self.generator)
+                pid = self.layer.pid()
+                loss = self.layer.loss(pid)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                self.optimizer.step()
+                total += torch.cat([pid.atoms.detach().mean(0), pid.residual_entropy.detach().mean().reshape(1)])
+            self.epoch += 1
+            self.history.append(
+                {
+                    "epoch": self.epoch,
+                    "seconds": time.perf_counter() - t0,
+                    "accuracy": {},
+                    "atoms": {"unsupervised": dict(zip(names, (total / n_batches).tolist(), strict=True))},
+                }
+            )
+        return self.history
+
+    @torch.no_grad()
+    def codes(self, x: torch.Tensor) -> torch.Tensor:
+        """Binary codes in {−1, +1}: ``θ > 0.5`` of the second pass (the first pass's samples from a fixed seed)."""
+        gen = torch.Generator().manual_seed(self.seed + 1)
+        out = []
+        for k in range(0, len(x), 4096):
+            theta, _ = self._two_pass(x[k : k + 4096], gen)
+            out.append(torch.where(theta > 0.5, 1.0, -1.0))
+        return torch.cat(out)
+
+
+def random_projection_codes(x: torch.Tensor, n_codes: int, seed: int = 0) -> torch.Tensor:
+    """``sign(x G)`` with a Gaussian ``G`` (n_inputs, n_codes): the baseline code of the same size."""
+    g = torch.Generator().manual_seed(seed)
+    proj = torch.randn(x.shape[1], n_codes, generator=g, dtype=x.dtype)
+    return torch.where(x @ proj >= 0, 1.0, -1.0)
+
+
+def linear_probe(
+    train_codes: torch.Tensor,
+    train_labels: torch.Tensor,
+    test_codes: torch.Tensor,
+    test_labels: torch.Tensor,
+    *,
+    epochs: int = 300,
+    lr: float = 0.05,
+    seed: int = 0,
+) -> float:
+    """Test accuracy of a multinomial logistic regression trained full-batch (Adam) on frozen codes."""
+    torch.manual_seed(seed)
+    n_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    model = torch.nn.Linear(train_codes.shape[1], n_classes)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        loss = torch.nn.functional.cross_entropy(model(train_codes), train_labels)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return float((model(test_codes).argmax(1) == test_labels).float().mean())

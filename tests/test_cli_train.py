@@ -1,0 +1,62 @@
+"""``pidlearn train``: the three tasks end to end on small settings, --json, plots, errors."""
+
+import json
+
+import pytest
+
+pytest.importorskip("torch")
+
+from pidlearn.cli import main
+
+
+def _json(capsys, argv):
+    rc = main(["train", *argv, "--json"])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, "--json prints exactly one line"
+    return rc, json.loads(out)
+
+
+def test_supervised_single_layer_json_and_plot(capsys, tmp_path):
+    plot = tmp_path / "p.png"
+    rc, res = _json(capsys, ["--hidden", "0", "--epochs", "3", "--plot", str(plot)])
+    assert rc == 0 and res["command"] == "train" and res["task"] == "supervised"
+    assert res["epochs"] == 3 and res["seconds"] > 0 and len(res["accuracy_per_epoch"]) == 3
+    assert res["test_accuracy"] > 0.6  # bundled subset, 3 epochs; chance is 0.1
+    assert set(res["atoms"]["readout"]) == {"{1}{2}", "{1}", "{2}", "{12}", "H_res"}
+    if res["plot"] is not None:  # matplotlib installed
+        assert plot.stat().st_size > 1000
+
+
+def test_supervised_text_output(capsys, tmp_path):
+    rc = main(["train", "--hidden", "8", "--goal", "context_heuristic", "--epochs", "1", "--plot", "none"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "test accuracy after 1 epochs" in out and "hidden:" in out and "readout:" in out
+
+
+def test_unsupervised_probe(capsys):
+    rc, res = _json(capsys, ["--task", "unsupervised", "--hidden", "16", "--epochs", "1", "--plot", "none"])
+    assert rc == 0 and res["task"] == "unsupervised"
+    assert 0.1 < res["test_accuracy"] <= 1 and 0.1 < res["random_projection_accuracy"] <= 1
+    assert "{1}" in res["atoms"]["unsupervised"]
+
+
+def test_memory_capacity(capsys):
+    rc, res = _json(capsys, ["--task", "memory", "--hidden", "20", "--epochs", "60", "--plot", "none"])
+    assert rc == 0 and res["task"] == "memory"
+    assert res["capacity"] >= res["hopfield_capacity"]
+    assert [r["patterns"] for r in res["recall"]] == sorted(r["patterns"] for r in res["recall"])
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--goal", "best"], "unknown goal preset 'best'"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--data", "/nonexistent/mnist"], "does not exist"),
+        (["--task", "memory", "--hidden", "1"], "--hidden >= 2"),
+    ],
+)
+def test_errors_follow_the_house_rule(capsys, argv, message):
+    rc, res = _json(capsys, [*argv, "--plot", "none"])
+    assert rc == 2 and message in res["error"]
