@@ -285,7 +285,8 @@ class PIDResult:
             lines.append(f"... {len(self._names) - len(idx)} smaller atoms not shown")
         lines.append(f"I(T;S) = {self._mi:.{digits}f} {self.unit}")
         if self._h_target is not None:
-            lines.append(f"H(T) = {self._h_target:.{digits}f}, residual H(T) - I = {self.residual_entropy:.{digits}f}")
+            residual = round(self.residual_entropy, digits) + 0.0  # no "-0.0000" for a rounding-level residual
+            lines.append(f"H(T) = {self._h_target:.{digits}f}, residual H(T) - I = {residual:.{digits}f}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
