@@ -18,7 +18,7 @@ from pidlearn.datasets import read_table, select_columns
 __all__ = ["main", "read_table"]
 
 #: Modules that add a subcommand: each has ``add_parser(subparsers)`` and ``run(args) -> int``.
-_PLUGINS = ("pidlearn._cli_pid", "pidlearn._cli_train", "pidlearn._cli_bench")
+_PLUGINS = ("pidlearn._cli_pid", "pidlearn._cli_train", "pidlearn._cli_bench", "pidlearn._cli_mole")
 
 
 def _unit(base: float) -> str:
