@@ -287,23 +287,26 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
     n_bins = _check_samples(theta, bins, n_bins)
     n = len(n_bins)
     b, n_neurons = theta.shape
-    c, mob = _matrices(n, theta.dtype, theta.device)
-    probs = torch.stack((1.0 - theta, theta), dim=-1).transpose(0, 1) / b  # (N, B, 2): P mass of each sample
-    index, size = _marginal_index(bins.to(torch.int64), n_bins)
-    index = index.transpose(0, 1).reshape(n_neurons, -1)  # (N, B*G)
     n_sets = (1 << n) - 1
-    src = probs.unsqueeze(2).expand(n_neurons, b, n_sets, 2).reshape(n_neurons, b * n_sets, 2)
-    idx2 = index.unsqueeze(-1).expand(-1, -1, 2)
-    table = torch.zeros((n_neurons, size, 2), dtype=theta.dtype, device=theta.device).scatter_add(1, idx2, src)
-    mt = table.gather(1, idx2).reshape(n_neurons, b, n_sets, 2)  # P(S_g = s_g(b), T = t)
-    m = mt.sum(-1)  # (N, B, G)
-    p_t = probs.sum(1)  # (N, 2)
+    c, mob = _matrices(n, theta.dtype, theta.device)
     n_atoms = c.shape[0]
-    # Σ_b Σ_t w_bt [ln P(t, ∨𝔞) − ln P(∨𝔞) − ln P(t)], with Σ_t w_bt = 1/B: three weighted sums of logs of the
-    # inclusion–exclusion combinations (one 2-D matmul each; broadcast matmuls of tiny matrices are slow on CPU).
-    log_disj_t = torch.log(mt.transpose(2, 3).reshape(-1, n_sets) @ c.T).reshape(n_neurons, b * 2, n_atoms)
-    log_disj = torch.log(m.reshape(-1, n_sets) @ c.T).reshape(n_neurons, b, n_atoms)
-    red = torch.bmm(probs.reshape(n_neurons, 1, b * 2), log_disj_t).squeeze(1) - log_disj.mean(1)
+    probs = torch.stack((1.0 - theta.T, theta.T), dim=1) / b  # (N, 2, B): mass of each sample at T = 0, 1
+    with torch.no_grad():
+        index, size = _marginal_index(bins.to(torch.int64), n_bins)  # (B, N, G)
+        index = index.permute(1, 0, 2).reshape(n_neurons, 1, b * n_sets).expand(n_neurons, 2, b * n_sets)
+    src = probs.unsqueeze(-1).expand(n_neurons, 2, b, n_sets).reshape(n_neurons, 2, b * n_sets)
+    table = torch.zeros((n_neurons, 2, size), dtype=theta.dtype, device=theta.device).scatter_add(2, index, src)
+    mt = table.gather(2, index).reshape(n_neurons * 2 * b, n_sets)  # P(T = t, S_g = s_g(b)), rows (neuron, t, b)
+    p_t = probs.sum(-1)  # (N, 2)
+    # I_sx(α) = Σ_{b,t} w_bt [ln P(t, ∨𝔞) − ln P(∨𝔞) − ln P(t)] with w_bt = P(T = t) mass of sample b. Since
+    # Σ_t w_bt = 1/B and P(S_g = s) is a count / B, the middle term carries no gradient: it is evaluated without
+    # autograd. One 2-D matmul per term applies the inclusion–exclusion matrix (broadcast matmuls of tiny matrices
+    # are slow on CPU).
+    with torch.no_grad():
+        m = mt.detach().reshape(n_neurons, 2, b, n_sets).sum(1).reshape(-1, n_sets)
+        log_disj = torch.log(m @ c.T).reshape(n_neurons, b, n_atoms).mean(1)  # (N, A)
+    log_disj_t = torch.log(mt @ c.T).reshape(n_neurons, 2 * b, n_atoms)
+    red = torch.bmm(probs.reshape(n_neurons, 1, 2 * b), log_disj_t).squeeze(1) - log_disj
     red = (red - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
     return _atoms_from_redundancy(red, p_t, mob)
 

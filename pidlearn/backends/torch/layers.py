@@ -154,7 +154,9 @@ class InfomorphicLayer(nn.Module):
             raise ValueError(f"{name} must have shape (batch, {size}), got {tuple(x.shape)}")
         return x
 
-    def forward(self, x_receptive, x_context, x_lateral=None, *, generator: torch.Generator | None = None):
+    def forward(
+        self, x_receptive, x_context, x_lateral=None, *, generator: torch.Generator | None = None, steps: int = 1
+    ):
         """Firing probabilities and samples for one batch.
 
         Parameters
@@ -165,6 +167,10 @@ class InfomorphicLayer(nn.Module):
             The layer's previous samples (lateral layers only; zeros when omitted). Detached.
         generator : torch.Generator, optional
             Random source of the samples.
+        steps : int, default 1
+            Lateral layers: run this many passes, each with the previous pass's samples as lateral input (the first
+            with ``x_lateral``); ``r`` and ``c`` are computed once, and only the last pass is kept for the goal
+            (the papers' trivariate layer uses 2).
 
         Returns
         -------
@@ -184,20 +190,26 @@ class InfomorphicLayer(nn.Module):
             c = nn.functional.linear(x_c, self.context.weight * self.context_mask, self.context.bias)
         else:
             c = self.context(x_c)
-        if self.lateral:
-            if x_lateral is None:
-                x_l = torch.zeros(x_r.shape[0], self.n_neurons, dtype=r.dtype, device=r.device)
-            else:
-                x_l = self._check_input(x_lateral, self.n_neurons, "x_lateral").detach()
-                if x_l.shape[0] != x_r.shape[0]:
-                    raise ValueError(f"x_lateral has {x_l.shape[0]} samples but x_receptive has {x_r.shape[0]}")
-            l = nn.functional.linear(x_l, self.lateral_map.weight * self.lateral_mask, self.lateral_map.bias)
-            inputs = (r, c, l)
+        if not self.lateral:
+            theta = _act.firing_probability(self._activation(r, c))
+            y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
+            self._last = (theta, (r, c))
+            return theta, y
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"steps must be a positive int, got {steps!r}")
+        if x_lateral is None:
+            y = torch.zeros(x_r.shape[0], self.n_neurons, dtype=r.dtype, device=r.device)
         else:
-            inputs = (r, c)
-        theta = _act.firing_probability(self._activation(*inputs))
-        y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
-        self._last = (theta, inputs)
+            y = self._check_input(x_lateral, self.n_neurons, "x_lateral").detach()
+            if y.shape[0] != x_r.shape[0]:
+                raise ValueError(f"x_lateral has {y.shape[0]} samples but x_receptive has {x_r.shape[0]}")
+        weight = self.lateral_map.weight * self.lateral_mask
+        for step in range(steps):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and step == steps - 1):
+                l = nn.functional.linear(y, weight, self.lateral_map.bias)
+                theta = _act.firing_probability(self._activation(r, c, l))
+            y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
+        self._last = (theta, (r, c, l))
         return theta, y
 
     # --------------------------------------------------------------------------------------------------------------

@@ -95,9 +95,8 @@ class InfomorphicNetwork(nn.Module):
         """Readout θ and samples; every layer keeps its batch for ``loss()`` / ``atoms()``."""
         h = x
         if self.hidden is not None:
-            if self.hidden.lateral:
-                _, first = self.hidden(x, context, None, generator=generator)
-                _, h = self.hidden(x, context, first, generator=generator)
+            if self.hidden.lateral:  # step 1 with lateral input 0, step 2 with step 1's samples
+                _, h = self.hidden(x, context, None, generator=generator, steps=2)
             else:
                 _, h = self.hidden(x, context, generator=generator)
         return self.readout(h, context, generator=generator)

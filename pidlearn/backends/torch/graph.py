@@ -1,0 +1,161 @@
+"""Small graph neural network layers in plain torch (no PyTorch Geometric): GCN and GIN, and a graph batch.
+
+* :class:`GraphBatch` — node features ``x`` (n, d), directed edge list ``edges`` (2, m) (both directions present for
+  undirected graphs), optional ``graph`` (n,) graph id of each node (graph-level tasks: several graphs in one
+  block-diagonal batch) and optional ``index`` (nodes whose representation counts: the training nodes of a
+  node-level task). :meth:`GraphBatch.represent` gives the per-sample representation a loss sees: the selected nodes'
+  rows, or the sum over each graph's nodes.
+* :class:`GCNConv` — Kipf & Welling (2017): ``H' = D̂^{-1/2} (A + I) D̂^{-1/2} H W + b`` with a ``torch.sparse``
+  adjacency normalised once per batch (cached on the batch).
+* :class:`GINConv` — Xu et al. (2019): ``H' = MLP((1 + ε) H + Σ_{j ∈ N(i)} H_j)`` with ``index_add_`` aggregation.
+* :class:`GCNBlock`, :class:`GINBlock` — dropout + convolution + ReLU acting on a :class:`GraphBatch`, the modules
+  that :class:`pidlearn.backends.torch.mole.MOLE` stacks.
+
+References
+----------
+T. N. Kipf and M. Welling, "Semi-supervised classification with graph convolutional networks", ICLR 2017.
+K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How powerful are graph neural networks?", ICLR 2019.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["GCNBlock", "GCNConv", "GINBlock", "GINConv", "GraphBatch"]
+
+
+class GraphBatch:
+    """Node features plus structure; modules return a new batch with new features and the same structure.
+
+    Parameters
+    ----------
+    x : Tensor (n, d)
+    edges : LongTensor (2, m)
+        Directed edges ``src -> dst`` (give both directions for an undirected graph); no self loops needed.
+    graph : LongTensor (n,), optional
+        Graph id (0..n_graphs-1) of each node, for graph-level tasks.
+    n_graphs : int, optional
+        Number of graphs (default ``graph.max() + 1``).
+    index : LongTensor, optional
+        Nodes whose rows :meth:`represent` returns (node-level tasks); all nodes when None.
+    """
+
+    __slots__ = ("_cache", "edges", "graph", "index", "n_graphs", "x")
+
+    def __init__(self, x, edges, *, graph=None, n_graphs=None, index=None, _cache=None):
+        if x.ndim != 2:
+            raise ValueError(f"node features must be 2-D (n_nodes, n_features), got shape {tuple(x.shape)}")
+        if edges.ndim != 2 or edges.shape[0] != 2:
+            raise ValueError(f"edges must have shape (2, n_edges), got {tuple(edges.shape)}")
+        if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= x.shape[0]):
+            raise ValueError(f"edges refer to nodes outside 0..{x.shape[0] - 1}")
+        self.x, self.edges, self.graph, self.index = x, edges, graph, index
+        if graph is not None and n_graphs is None:
+            n_graphs = int(graph.max()) + 1 if graph.numel() else 0
+        self.n_graphs = n_graphs
+        self._cache = {} if _cache is None else _cache
+
+    @property
+    def n_nodes(self) -> int:
+        return self.x.shape[0]
+
+    def with_x(self, x: torch.Tensor) -> GraphBatch:
+        """The same graph(s) with new node features (the normalised adjacency cache is shared)."""
+        return GraphBatch(x, self.edges, graph=self.graph, n_graphs=self.n_graphs, index=self.index, _cache=self._cache)
+
+    def with_index(self, index) -> GraphBatch:
+        """The same graph(s) and features, with other nodes selected by :meth:`represent`."""
+        return GraphBatch(self.x, self.edges, graph=self.graph, n_graphs=self.n_graphs, index=index, _cache=self._cache)
+
+    def detach(self) -> GraphBatch:
+        return self.with_x(self.x.detach())
+
+    def to(self, dtype) -> GraphBatch:
+        return self.with_x(self.x.to(dtype))
+
+    def represent(self) -> torch.Tensor:
+        """Per-sample representation: sum over each graph's nodes (graph-level) or the selected nodes' rows."""
+        if self.graph is not None:
+            out = self.x.new_zeros(self.n_graphs, self.x.shape[1])
+            return out.index_add_(0, self.graph, self.x)
+        return self.x if self.index is None else self.x[self.index]
+
+    def __len__(self) -> int:
+        if self.graph is not None:
+            return self.n_graphs
+        return self.n_nodes if self.index is None else len(self.index)
+
+    def normalised_adjacency(self) -> torch.Tensor:
+        """``D̂^{-1/2} (A + I) D̂^{-1/2}`` as a sparse COO tensor (computed once per batch structure)."""
+        key = ("gcn", self.x.dtype)
+        if key not in self._cache:
+            n = self.n_nodes
+            loops = torch.arange(n)
+            src = torch.cat([self.edges[0], loops])
+            dst = torch.cat([self.edges[1], loops])
+            deg = torch.zeros(n, dtype=self.x.dtype).index_add_(0, dst, torch.ones_like(dst, dtype=self.x.dtype))
+            w = deg[src].rsqrt() * deg[dst].rsqrt()
+            adj = torch.sparse_coo_tensor(torch.stack([dst, src]), w, (n, n)).coalesce()
+            self._cache[key] = adj
+        return self._cache[key]
+
+
+class GCNConv(nn.Module):
+    """Graph convolution of Kipf & Welling: ``Â X W + b`` with the symmetric-normalised adjacency with self loops."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, bias=False)
+        self.bias = nn.Parameter(torch.zeros(out_features)) if bias else None
+        nn.init.xavier_uniform_(self.linear.weight)
+
+    def forward(self, x: torch.Tensor, g: GraphBatch) -> torch.Tensor:
+        out = torch.sparse.mm(g.normalised_adjacency(), self.linear(x))
+        return out if self.bias is None else out + self.bias
+
+
+class GINConv(nn.Module):
+    """Graph isomorphism layer: ``MLP((1 + ε) x_i + Σ_{j → i} x_j)``, MLP = Linear-BatchNorm-ReLU-Linear."""
+
+    def __init__(self, in_features: int, out_features: int, train_eps: bool = True):
+        super().__init__()
+        self.eps = nn.Parameter(torch.zeros(1)) if train_eps else None
+        self.mlp = nn.Sequential(
+            nn.Linear(in_features, out_features),
+            nn.BatchNorm1d(out_features),
+            nn.ReLU(),
+            nn.Linear(out_features, out_features),
+        )
+
+    def forward(self, x: torch.Tensor, g: GraphBatch) -> torch.Tensor:
+        agg = torch.zeros_like(x).index_add_(0, g.edges[1], x[g.edges[0]])
+        eps = 0.0 if self.eps is None else self.eps
+        return self.mlp((1.0 + eps) * x + agg)
+
+
+class GCNBlock(nn.Module):
+    """Dropout, :class:`GCNConv`, ReLU on a :class:`GraphBatch` (one MOLE module)."""
+
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.5, activation: bool = True):
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        self.conv = GCNConv(in_features, out_features)
+        self.activation = activation
+
+    def forward(self, g: GraphBatch) -> GraphBatch:
+        h = self.conv(self.dropout(g.x), g)
+        return g.with_x(torch.relu(h) if self.activation else h)
+
+
+class GINBlock(nn.Module):
+    """:class:`GINConv`, BatchNorm, ReLU on a :class:`GraphBatch` (one MOLE module)."""
+
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.0):
+        super().__init__()
+        self.conv = GINConv(in_features, out_features)
+        self.norm = nn.BatchNorm1d(out_features)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, g: GraphBatch) -> GraphBatch:
+        return g.with_x(self.dropout(torch.relu(self.norm(self.conv(g.x, g)))))
