@@ -391,3 +391,29 @@ def test_single_layer_full_mnist_reaches_the_paper(shared_dir):
         eval_sets={"test": (xt, torch.as_tensor(y_te, dtype=torch.int64))},
     )
     assert trainer.history[-1]["accuracy"]["test"] >= 0.915
+
+
+@pytest.mark.parametrize(
+    "goal, n",
+    [
+        ("trivariate_optimised", 3),
+        ("context_optimised", 2),
+        ("readout", 2),
+        ("lateral_optimised", 2),
+        ({"H_res": 1.0}, 2),
+    ],
+)
+def test_goal_from_needed_redundancies_equals_goal_from_all_atoms(goal, n):
+    from pidlearn.backends.torch.functional import sample_sxpid_goal
+
+    g = torch.Generator().manual_seed(5)
+    theta = torch.rand(256, 7, generator=g, dtype=torch.float64).clamp(0.01, 0.99).requires_grad_()
+    bins = torch.randint(6, (256, 7, n), generator=g)
+    gamma, gamma_res = goal_vector(goal, n)
+    full = sample_sxpid_atoms(theta, bins, 6)
+    expected = full.atoms @ torch.tensor(gamma, dtype=torch.float64) + gamma_res * full.residual_entropy
+    (grad_expected,) = torch.autograd.grad(expected.sum(), theta)
+    got = sample_sxpid_goal(theta, bins, 6, gamma, gamma_res)
+    (grad_got,) = torch.autograd.grad(got.sum(), theta)
+    torch.testing.assert_close(got, expected, atol=1e-12, rtol=0)
+    torch.testing.assert_close(grad_got, grad_expected, atol=1e-12, rtol=0)

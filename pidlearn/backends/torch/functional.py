@@ -52,6 +52,7 @@ __all__ = [
     "entropy",
     "mutual_information",
     "sample_sxpid_atoms",
+    "sample_sxpid_goal",
     "soft_joint",
     "sxpid_atoms",
 ]
@@ -285,30 +286,81 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
     A. Makkeh et al., PNAS (2025), arXiv:2306.02149 (soft joint of infomorphic neurons).
     """
     n_bins = _check_samples(theta, bins, n_bins)
+    c, mob = _matrices(len(n_bins), theta.dtype, theta.device)
+    red, p_t = _sample_redundancy(theta, bins, n_bins, c)
+    return _atoms_from_redundancy(red, p_t, mob)
+
+
+def _sample_redundancy(theta, bins, n_bins, c) -> tuple[torch.Tensor, torch.Tensor]:
+    """Average redundancies ``I_sx`` (N, rows of ``c``) in bits and ``P(T)`` (N, 2) of a batch (clean inputs)."""
     n = len(n_bins)
     b, n_neurons = theta.shape
     n_sets = (1 << n) - 1
-    c, mob = _matrices(n, theta.dtype, theta.device)
-    n_atoms = c.shape[0]
     probs = torch.stack((1.0 - theta.T, theta.T), dim=1) / b  # (N, 2, B): mass of each sample at T = 0, 1
+    # Layout (neuron, target, source set, sample), samples innermost: the inclusion–exclusion matrix is then applied
+    # as (rows, G) @ (G, B) products, wide matmuls that run ~8x faster on CPU than (B, G) @ (G, rows).
     with torch.no_grad():
         index, size = _marginal_index(bins.to(torch.int64), n_bins)  # (B, N, G)
-        index = index.permute(1, 0, 2).reshape(n_neurons, 1, b * n_sets).expand(n_neurons, 2, b * n_sets)
-    src = probs.unsqueeze(-1).expand(n_neurons, 2, b, n_sets).reshape(n_neurons, 2, b * n_sets)
+        index = index.permute(1, 2, 0).reshape(n_neurons, 1, n_sets * b).expand(n_neurons, 2, n_sets * b)
+    src = probs.unsqueeze(2).expand(n_neurons, 2, n_sets, b).reshape(n_neurons, 2, n_sets * b)
     table = torch.zeros((n_neurons, 2, size), dtype=theta.dtype, device=theta.device).scatter_add(2, index, src)
-    mt = table.gather(2, index).reshape(n_neurons * 2 * b, n_sets)  # P(T = t, S_g = s_g(b)), rows (neuron, t, b)
+    mt = table.gather(2, index).reshape(n_neurons, 2, n_sets, b)  # P(T = t, S_g = s_g(b))
     p_t = probs.sum(-1)  # (N, 2)
     # I_sx(α) = Σ_{b,t} w_bt [ln P(t, ∨𝔞) − ln P(∨𝔞) − ln P(t)] with w_bt = P(T = t) mass of sample b. Since
     # Σ_t w_bt = 1/B and P(S_g = s) is a count / B, the middle term carries no gradient: it is evaluated without
-    # autograd. One 2-D matmul per term applies the inclusion–exclusion matrix (broadcast matmuls of tiny matrices
-    # are slow on CPU).
+    # autograd.
     with torch.no_grad():
-        m = mt.detach().reshape(n_neurons, 2, b, n_sets).sum(1).reshape(-1, n_sets)
-        log_disj = torch.log(m @ c.T).reshape(n_neurons, b, n_atoms).mean(1)  # (N, A)
-    log_disj_t = torch.log(mt @ c.T).reshape(n_neurons, 2 * b, n_atoms)
-    red = torch.bmm(probs.reshape(n_neurons, 1, 2 * b), log_disj_t).squeeze(1) - log_disj
+        log_disj = torch.log(torch.matmul(c, mt.detach().sum(1))).mean(-1)  # (N, rows)
+    log_disj_t = torch.log(torch.matmul(c, mt))  # (N, 2, rows, B)
+    red = (log_disj_t * probs.unsqueeze(2)).sum((1, 3)) - log_disj
     red = (red - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
-    return _atoms_from_redundancy(red, p_t, mob)
+    return red, p_t
+
+
+@functools.cache
+def _goal_rows(n: int, gamma: tuple[float, ...], gamma_res: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    """Antichains whose redundancy the goal needs, and their weights ``(Mᵀγ)_α`` (``H_res`` adds the top's −1)."""
+    lat = lattice(n)
+    w = lat.mobius.toarray().T @ np.asarray(gamma, dtype=float)
+    w[lat.top] -= gamma_res  # H_res = H(T) − I(T; S) and I(T; S) = I_sx(top)
+    rows = tuple(int(i) for i in np.flatnonzero(np.abs(w) > 1e-15))
+    return rows, tuple(float(w[i]) for i in rows)
+
+
+def sample_sxpid_goal(theta: torch.Tensor, bins: torch.Tensor, n_bins, gamma, gamma_res: float = 0.0) -> torch.Tensor:
+    """Goal ``G = Σ_α γ_α Π(α) + γ_res H_res`` per neuron from a batch, evaluating only the redundancies it needs.
+
+    Equal to ``atoms @ gamma + gamma_res * residual_entropy`` of :func:`sample_sxpid_atoms` (same arguments), but
+    since ``Π = M I_sx``, ``G = (Mᵀγ) · I_sx + γ_res (H(T) − I_sx(top))`` needs ``I_sx`` only where ``Mᵀγ`` is
+    non-zero (7 of 18 antichains for the papers' optimised trivariate goal, 1 of 4 for the context heuristic).
+
+    Parameters
+    ----------
+    theta, bins, n_bins
+        As for :func:`sample_sxpid_atoms`.
+    gamma : sequence of float, length n_atoms
+        Weights in lattice order (see :func:`pidlearn.goals.goal_vector`).
+    gamma_res : float, default 0
+
+    Returns
+    -------
+    Tensor, shape (neurons,)
+    """
+    n_bins = _check_samples(theta, bins, n_bins)
+    n = len(n_bins)
+    gamma = tuple(float(g) for g in (gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma))
+    if len(gamma) != lattice(n).n_atoms:
+        raise ValueError(f"gamma has {len(gamma)} weights; {n} sources have {lattice(n).n_atoms} atoms")
+    rows, weights = _goal_rows(n, gamma, float(gamma_res))
+    goal = torch.zeros(theta.shape[1], dtype=theta.dtype, device=theta.device)
+    if gamma_res:
+        p_t = theta.mean(0)
+        goal = goal + float(gamma_res) * entropy(torch.stack((1.0 - p_t, p_t), dim=-1))
+    if not rows:
+        return goal
+    c, _ = _matrices(n, theta.dtype, theta.device)
+    red, _ = _sample_redundancy(theta, bins, n_bins, c[list(rows)])
+    return goal + red @ torch.tensor(weights, dtype=theta.dtype, device=theta.device)
 
 
 def soft_joint(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> torch.Tensor:

@@ -96,7 +96,7 @@ class GraphBatch:
             dst = torch.cat([self.edges[1], loops])
             deg = torch.zeros(n, dtype=self.x.dtype).index_add_(0, dst, torch.ones_like(dst, dtype=self.x.dtype))
             w = deg[src].rsqrt() * deg[dst].rsqrt()
-            adj = torch.sparse_coo_tensor(torch.stack([dst, src]), w, (n, n)).coalesce()
+            adj = torch.sparse_coo_tensor(torch.stack([dst, src]), w, (n, n), check_invariants=False).coalesce()
             self._cache[key] = adj
         return self._cache[key]
 

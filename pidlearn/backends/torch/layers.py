@@ -24,7 +24,7 @@ from torch import nn
 
 from pidlearn.backends.torch import activations as _act
 from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
-from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names, sample_sxpid_atoms
+from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names, sample_sxpid_atoms, sample_sxpid_goal
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicLayer"]
@@ -121,6 +121,7 @@ class InfomorphicLayer(nn.Module):
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.register_buffer("gamma", torch.tensor(gamma), persistent=False)
         self.gamma_res = gamma_res
+        self._gamma_tuple = tuple(gamma)
         self.receptive = nn.Linear(n_receptive, n_neurons)
         self.context_identity = bool(context_identity)
         if self.context_identity:
@@ -232,8 +233,14 @@ class InfomorphicLayer(nn.Module):
         return sample_sxpid_atoms(theta, self.bins(inputs), self.n_bins)
 
     def goal_value(self, pid: SxPIDAtoms | None = None) -> torch.Tensor:
-        """Goal ``G_j = Σ_α γ_α Π_j(α) + γ_res H_res,j`` of each neuron on the last batch, shape (neurons,)."""
-        pid = self.pid() if pid is None else pid
+        """Goal ``G_j = Σ_α γ_α Π_j(α) + γ_res H_res,j`` of each neuron on the last batch, shape (neurons,).
+
+        Without ``pid`` only the redundancies the goal needs are evaluated (:func:`.functional.sample_sxpid_goal`);
+        with the layer's :meth:`pid` it is the weighted sum of all atoms (the same value).
+        """
+        if pid is None:
+            theta, inputs = self._require_forward()
+            return sample_sxpid_goal(theta, self.bins(inputs), self.n_bins, self._gamma_tuple, self.gamma_res)
         gamma = self.gamma.to(pid.atoms.dtype)
         return pid.atoms @ gamma + self.gamma_res * pid.residual_entropy
 

@@ -120,6 +120,9 @@ class Trainer:
         ``torch.manual_seed(seed)`` for a fully reproducible run.
     progress : bool, default True
         Show a tqdm progress bar (when tqdm is installed).
+    monitor_every : int, default 10
+        Record all atoms (for :attr:`history`) on every ``monitor_every``-th batch, starting with the first; the
+        gradient step itself evaluates only the redundancies the goals need.
 
     Attributes
     ----------
@@ -127,7 +130,7 @@ class Trainer:
         Epochs done.
     history : list of dict
         Per epoch: ``epoch``, ``seconds``, ``loss`` per layer, ``accuracy`` per evaluated set and ``atoms`` (mean
-        over neurons and batches, bits) per layer.
+        over neurons and the monitored batches, bits) per layer.
     """
 
     def __init__(
@@ -141,6 +144,7 @@ class Trainer:
         weight_decay_readout: float = 1.5e-4,
         seed: int = 0,
         progress: bool = True,
+        monitor_every: int = 10,
     ):
         if batch_size < 2:
             raise ValueError(f"batch_size must be at least 2, got {batch_size}")
@@ -148,6 +152,9 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.progress = progress
+        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
+            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
+        self.monitor_every = monitor_every
         self.generator = torch.Generator().manual_seed(self.seed)
         self.optimizers = {}
         for name, layer in network.layers().items():
@@ -166,19 +173,24 @@ class Trainer:
         n_batches = max(1, n // self.batch_size)  # full batches only: the plug-in estimates depend on B
         eye = torch.eye(net.n_classes, dtype=x.dtype)
         sums = {name: None for name in self.optimizers}
+        n_monitored = 0
         losses = dict.fromkeys(self.optimizers, 0.0)
         bar = _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}")
         for k in bar:
             idx = order[k * self.batch_size : (k + 1) * self.batch_size]
             net(x[idx], eye[labels[idx]], generator=self.generator)
             total = 0.0
+            monitor = k % self.monitor_every == 0
+            n_monitored += monitor
             for name, layer in net.layers().items():
-                pid = layer.pid()
-                loss = layer.loss(pid)
+                loss = layer.loss()  # only the redundancies the goal needs
                 total = total + loss
                 losses[name] += float(loss.detach()) / n_batches
-                mean = torch.cat([pid.atoms.detach().mean(0), pid.residual_entropy.detach().mean().reshape(1)])
-                sums[name] = mean / n_batches if sums[name] is None else sums[name] + mean / n_batches
+                if monitor:
+                    with torch.no_grad():
+                        pid = layer.pid()
+                    mean = torch.cat([pid.atoms.mean(0), pid.residual_entropy.mean().reshape(1)])
+                    sums[name] = mean if sums[name] is None else sums[name] + mean
             for opt in self.optimizers.values():
                 opt.zero_grad(set_to_none=True)
             total.backward()
@@ -187,7 +199,7 @@ class Trainer:
         atoms = {}
         for name, layer in net.layers().items():
             keys = [*atom_names(layer.n_sources), RESIDUAL]
-            atoms[name] = {key: float(v) for key, v in zip(keys, sums[name].tolist(), strict=True)}
+            atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name].tolist(), strict=True)}
         return {"loss": losses, "atoms": atoms}
 
     @torch.no_grad()

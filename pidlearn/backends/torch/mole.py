@@ -1,0 +1,859 @@
+"""MOLE: module-wise training by mutual-information maximisation (Li & Pei 2023), and its MI objectives in torch.
+
+A network is cut into modules ``f_1, ..., f_K`` (an ``nn.Sequential``-like stack); module ``k`` maps ``T_{k-1}`` to
+``T_k`` (``T_0 = X``) and is trained alone on
+
+    L_k = −I(T_k; Y) + β · I(T_k; T_{k−1})       (or β · I(T_k; X); β = 0 by default)
+
+with its input detached, so no gradient crosses a module boundary. A classifier head on ``T_K`` is trained with
+cross-entropy (its input detached too). Schedules: ``"asynchronous"`` (every step updates all modules and the head,
+each on its detached input) and ``"sequential"`` (module 1 until its I(T_1; Y) stops improving, then module 2 on the
+frozen output of module 1, ..., then the head).
+
+Objectives (per batch, differentiable, in bits):
+
+* matrix-based Rényi α-entropy MI (Sanchez Giraldo, Rao & Príncipe 2015): ``A = K / tr K`` of a Gaussian Gram matrix
+  of the (flattened) representations, a delta kernel ``K = Y Yᵀ`` on one-hot labels,
+  ``S_α(A) = 1/(1−α) log2 Σ λ_i(A)^α`` (α = 1.01 through ``torch.linalg.eigvalsh``; α = 2 as ``−log2 ‖A‖²_F``),
+  ``I_α(A; B) = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B))``. The functions here equal the NumPy ones in
+  :mod:`pidlearn.continuous.renyi` in float64. The kernel width is computed on the detached batch (a constant for
+  the gradient).
+* InfoNCE (van den Oord et al. 2018) with a learned bilinear critic between a projection of ``T`` and a class
+  embedding; a lower bound on I(T; Y) that is at most ``log2 N``.
+
+The β terms always use the Rényi estimator with Gaussian kernels on both sides.
+
+References
+----------
+Y. Li and Y. Pei, "MOLE: MOdular Learning FramEwork via Mutual Information Maximization", ICML 2023 Workshop on
+Localized Learning, arXiv:2308.07772.
+L. G. Sanchez Giraldo, M. Rao and J. C. Príncipe, IEEE Trans. Inf. Theory 61(1), 535–548 (2015).
+A. van den Oord, Y. Li and O. Vinyals, "Representation learning with contrastive predictive coding",
+arXiv:1807.03748 (2018).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = [
+    "MOLE",
+    "SIGMA_RULES",
+    "Backprop",
+    "InfoNCE",
+    "RenyiMI",
+    "delta_gram",
+    "gaussian_gram",
+    "kernel_width",
+    "make_objective",
+    "matrix_entropy",
+    "plot_mi_history",
+    "renyi_entropy",
+    "renyi_joint_entropy",
+    "renyi_mutual_information",
+]
+
+#: Kernel width rules (besides a positive number). ``knn``, ``silverman`` and ``sqrt_d`` are those of the NumPy module.
+SIGMA_RULES = ("knn", "knn_median", "silverman", "sqrt_d")
+SCHEDULES = ("asynchronous", "sequential")
+OBJECTIVES = ("renyi", "renyi2", "infonce")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# functional estimators
+def _flat(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a sample dimension, got a scalar")
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    x = x.reshape(len(x), -1)
+    if len(x) < 2:
+        raise ValueError(f"{name}: the matrix-based estimator needs at least 2 samples, got {len(x)}")
+    return x
+
+
+def _sq_dists(x: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances (n, n) through one matrix product, clamped at 0, exact zeros on the diagonal."""
+    r = (x * x).sum(1)
+    sq = (r[:, None] + r[None, :] - 2.0 * (x @ x.T)).clamp_min(0.0)
+    return sq * (1.0 - torch.eye(len(x), dtype=x.dtype, device=x.device))
+
+
+def kernel_width(x: torch.Tensor, rule="knn", *, n_neighbors: int = 10) -> float:
+    """Gaussian kernel width ``σ`` of a batch (no gradient).
+
+    ``"knn"``: mean over samples of the mean distance to the ``n_neighbors`` nearest other samples;
+    ``"knn_median"``: the median over samples of that mean distance; ``"silverman"``: ``s̄ (4 / ((d + 2) N))^{1/(d+4)}``
+    with ``s̄`` the mean column standard deviation; ``"sqrt_d"``: ``s̄ √d``; or a positive number.
+    """
+    if isinstance(rule, numbers.Real) and not isinstance(rule, bool):  # x is not needed (may be None)
+        if not (math.isfinite(rule) and rule > 0):
+            raise ValueError(f"sigma must be positive and finite, got {rule!r}")
+        return float(rule)
+    if rule not in SIGMA_RULES:
+        raise ValueError(f"sigma must be a positive number or one of {SIGMA_RULES}, got {rule!r}")
+    with torch.no_grad():
+        x = _flat(x).detach()
+        n, d = x.shape
+        if rule in ("knn", "knn_median"):
+            if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 1:
+                raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+            m = min(int(n_neighbors), n - 1)
+            dist = _sq_dists(x).sqrt()
+            near = dist.topk(m + 1, dim=1, largest=False).values[:, 1:].mean(1)
+            sigma = float(near.mean() if rule == "knn" else near.median())
+        else:
+            spread = float(x.std(0, unbiased=True).mean())
+            sigma = spread * (4.0 / ((d + 2.0) * n)) ** (1.0 / (d + 4.0)) if rule == "silverman" else spread * d**0.5
+    return sigma
+
+
+def gaussian_gram(x: torch.Tensor, sigma="knn", *, n_neighbors: int = 10, min_sigma: float = 0.0) -> torch.Tensor:
+    """Gram matrix ``exp(−‖x_i − x_j‖² / (2σ²))`` of a batch (samples flattened); ``σ`` a number or a rule."""
+    x = _flat(x)
+    s = max(kernel_width(x, sigma, n_neighbors=n_neighbors), min_sigma)
+    return torch.exp(_sq_dists(x) * (-0.5 / (s * s)))
+
+
+def delta_gram(labels: torch.Tensor, dtype=None) -> torch.Tensor:
+    """Delta kernel ``K_ij = 1[y_i = y_j]`` (equal to ``Y Yᵀ`` for one-hot ``Y``) of integer labels (n,)."""
+    labels = torch.as_tensor(labels)
+    if labels.ndim == 2:  # one-hot / scores
+        labels = labels.argmax(1)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D (n,) or one-hot (n, C), got shape {tuple(labels.shape)}")
+    return (labels[:, None] == labels[None, :]).to(dtype or torch.get_default_dtype())
+
+
+def _entropy_nats(a: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``S_α`` of a unit-trace PSD matrix in nats (eigenvalues below ``λ_max N eps`` count as 0, as in NumPy)."""
+    if alpha == 2.0:
+        return -torch.log((a * a).sum())
+    lam = torch.linalg.eigvalsh(a)
+    keep = lam > lam[-1].detach() * a.shape[0] * torch.finfo(a.dtype).eps
+    safe = torch.where(keep, lam, torch.ones_like(lam))
+    if alpha == 1.0:
+        return -(torch.where(keep, safe * torch.log(safe), torch.zeros_like(lam))).sum()
+    return torch.log(torch.where(keep, safe**alpha, torch.zeros_like(lam)).sum()) / (1.0 - alpha)
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
+    return float(alpha)
+
+
+def matrix_entropy(a: torch.Tensor, alpha: float = 1.01, *, base: float = 2) -> torch.Tensor:
+    """Rényi α-entropy of a symmetric PSD matrix (normalised here to unit trace), differentiable."""
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {tuple(a.shape)}")
+    return _entropy_nats(a / torch.trace(a), _check_alpha(alpha)) / math.log(base)
+
+
+def _gram(x, sigma, kernel, n_neighbors, dtype=None):
+    if kernel == "delta":
+        return delta_gram(x, dtype)
+    if kernel != "gaussian":
+        raise ValueError(f"kernel must be 'gaussian' or 'delta', got {kernel!r}")
+    return gaussian_gram(x, sigma, n_neighbors=n_neighbors)
+
+
+def _pair(v, n):
+    return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+
+def renyi_entropy(
+    x: torch.Tensor, alpha: float = 1.01, sigma="knn", *, kernel: str = "gaussian", base: float = 2, n_neighbors=10
+) -> torch.Tensor:
+    """Matrix-based Rényi α-entropy of a batch (see :func:`pidlearn.continuous.renyi_entropy`), a 0-d tensor."""
+    alpha = _check_alpha(alpha)
+    g = _gram(x, "knn" if sigma is None else sigma, kernel, n_neighbors)
+    return _entropy_nats(g / torch.trace(g), alpha) / math.log(base)
+
+
+def renyi_joint_entropy(
+    *xs, alpha: float = 1.01, sigma="knn", kernel="gaussian", base: float = 2, n_neighbors=10
+) -> torch.Tensor:
+    """Joint entropy ``S_α(A_1∘...∘A_C / tr(...))``; ``sigma``/``kernel`` one value or one per variable."""
+    alpha = _check_alpha(alpha)
+    if not xs:
+        raise ValueError("need at least one variable")
+    sigmas, kernels = _pair(sigma, len(xs)), _pair(kernel, len(xs))
+    grams = [_gram(x, "knn" if s is None else s, k, n_neighbors) for x, s, k in zip(xs, sigmas, kernels, strict=True)]
+    _same_n(grams)
+    prod = grams[0]
+    for g in grams[1:]:
+        prod = prod * g.to(prod.dtype)
+    return _entropy_nats(prod / torch.trace(prod), alpha) / math.log(base)
+
+
+def _same_n(grams):
+    if len({g.shape[0] for g in grams}) > 1:
+        raise ValueError(f"the variables have different numbers of samples: {[g.shape[0] for g in grams]}")
+
+
+def renyi_mutual_information(
+    x: torch.Tensor, y: torch.Tensor, *, alpha: float = 1.01, sigma="knn", kernel="gaussian", base=2, n_neighbors=10
+) -> torch.Tensor:
+    """``I_α(A; B) = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B))`` of two batches, differentiable (0-d tensor).
+
+    ``kernel=("gaussian", "delta")`` scores representations against integer labels. Equal to
+    :func:`pidlearn.continuous.renyi_mutual_information` in float64.
+    """
+    alpha = _check_alpha(alpha)
+    (sa, sb), (ka, kb) = _pair(sigma, 2), _pair(kernel, 2)
+    ga = _gram(x, "knn" if sa is None else sa, ka, n_neighbors)
+    gb = _gram(y, "knn" if sb is None else sb, kb, n_neighbors, dtype=ga.dtype)
+    _same_n([ga, gb])
+    return _mi_from_grams(ga, gb, alpha) / math.log(base)
+
+
+def _mi_from_grams(ga, gb, alpha, h_b=None):
+    h_a = _entropy_nats(ga / torch.trace(ga), alpha)
+    if h_b is None:
+        h_b = _entropy_nats(gb / torch.trace(gb), alpha)
+    prod = ga * gb
+    return h_a + h_b - _entropy_nats(prod / torch.trace(prod), alpha)
+
+
+def _label_entropy_nats(labels: torch.Tensor, alpha: float, dtype) -> torch.Tensor:
+    """``S_α`` of the normalised delta Gram matrix: its eigenvalues are the class frequencies ``n_c / N``."""
+    p = torch.bincount(labels).to(dtype) / len(labels)
+    p = p[p > 0]
+    if alpha == 1.0:
+        return -(p * p.log()).sum()
+    return torch.log((p**alpha).sum()) / (1.0 - alpha)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# objectives (modules: InfoNCE has a critic with parameters)
+class RenyiMI(nn.Module):
+    """Matrix-based Rényi α MI between a representation batch and labels (delta kernel), in bits.
+
+    Parameters
+    ----------
+    alpha : float, default 1.01
+        2 uses the Frobenius form (no eigendecomposition).
+    sigma : float or rule, default "knn"
+        Width of the Gaussian kernel on the representation (computed on the detached batch).
+    n_neighbors : int, default 10
+    min_sigma : float, default 1e-3
+        Floor of the width (a representation collapsing onto class points drives the k-NN width to 0).
+    """
+
+    def __init__(self, alpha: float = 1.01, sigma="knn", *, n_neighbors: int = 10, min_sigma: float = 1e-3):
+        super().__init__()
+        self.alpha = _check_alpha(alpha)
+        if isinstance(sigma, str) or isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
+            if sigma not in SIGMA_RULES:
+                raise ValueError(f"sigma must be a positive number or one of {SIGMA_RULES}, got {sigma!r}")
+        else:
+            kernel_width(None, sigma)  # a number: checks it is positive
+        self.sigma, self.n_neighbors, self.min_sigma = sigma, n_neighbors, float(min_sigma)
+
+    def gram(self, t: torch.Tensor) -> torch.Tensor:
+        return gaussian_gram(t, self.sigma, n_neighbors=self.n_neighbors, min_sigma=self.min_sigma)
+
+    def forward(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """I(T; Y) in bits for representations ``t`` (n, ...) and integer labels (n,)."""
+        ga = self.gram(t)
+        labels = labels.to(torch.int64)
+        gb = delta_gram(labels, ga.dtype)
+        h_b = _label_entropy_nats(labels, self.alpha, ga.dtype)
+        return _mi_from_grams(ga, gb, self.alpha, h_b) / math.log(2)
+
+    def mi(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """I(A; B) in bits between two continuous batches (Gaussian kernels on both; for the β terms)."""
+        return _mi_from_grams(self.gram(a), self.gram(b).to(a.dtype), self.alpha) / math.log(2)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}, sigma={self.sigma!r}, n_neighbors={self.n_neighbors}"
+
+
+class InfoNCE(nn.Module):
+    """InfoNCE lower bound on I(T; Y) with labels: critic ``f(t, y) = ⟨ĝ(t), ê_y⟩ / τ`` (unit vectors).
+
+    ``I_NCE = mean_i [f(t_i, y_i) − log (1/N Σ_j exp f(t_i, y_j))] / ln 2`` bits; ``g`` a lazily sized linear
+    projection, ``e`` a learned class embedding. Its parameters train with the module it scores.
+    """
+
+    def __init__(self, n_classes: int, dim: int = 64, temperature: float = 0.1):
+        super().__init__()
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.n_classes, self.temperature = int(n_classes), float(temperature)
+        self.project = nn.LazyLinear(dim)
+        self.embed = nn.Embedding(n_classes, dim)
+
+    def forward(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        t = _flat(t, "t")
+        z = F.normalize(self.project(t), dim=1)
+        e = F.normalize(self.embed(labels.to(torch.int64)), dim=1)
+        scores = z @ e.T / self.temperature  # (i, j): f(t_i, y_j)
+        nce = scores.diagonal() - torch.logsumexp(scores, dim=1) + math.log(len(t))
+        return nce.mean() / math.log(2)
+
+
+def make_objective(objective, n_classes: int | None = None) -> nn.Module:
+    """``"renyi"`` (α = 1.01), ``"renyi2"`` (α = 2), ``"infonce"`` or an objective module (returned as is)."""
+    if isinstance(objective, nn.Module):
+        return objective
+    if objective == "renyi":
+        return RenyiMI(1.01)
+    if objective == "renyi2":
+        return RenyiMI(2.0)
+    if objective == "infonce":
+        if n_classes is None:
+            raise ValueError("objective 'infonce' needs n_classes")
+        return InfoNCE(n_classes)
+    raise ValueError(f"objective must be one of {OBJECTIVES} or an nn.Module, got {objective!r}")
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# trainers
+def _detach(h):
+    return h.detach()
+
+
+def _represent(h) -> torch.Tensor:
+    """What a loss sees of a module output: flattened rows of a tensor, or ``h.represent()`` (graphs)."""
+    if isinstance(h, torch.Tensor):
+        return h.reshape(len(h), -1)
+    return h.represent()
+
+
+def _progress(it, enabled: bool, desc: str):
+    if not enabled:
+        return it
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional
+        return it
+    return tqdm(it, desc=desc, leave=False)
+
+
+class _StackTrainer:
+    """Data iteration, evaluation and checkpoints shared by :class:`MOLE` and :class:`Backprop`."""
+
+    def __init__(self, modules, head, *, n_classes, batch_size, lr, weight_decay, seed, progress):
+        if isinstance(modules, nn.Module) and not isinstance(modules, (nn.Sequential, nn.ModuleList)):
+            modules = [modules]
+        modules = list(modules)
+        if not modules:
+            raise ValueError("MOLE needs at least one module")
+        for i, m in enumerate(modules):
+            if not isinstance(m, nn.Module):
+                raise TypeError(f"module {i} is a {type(m).__name__}, not a torch.nn.Module")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 2:
+            raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        self.modules = nn.ModuleList(modules)
+        if head is None:
+            if n_classes is None:
+                raise ValueError("give a head module or n_classes (for a linear head)")
+            head = nn.LazyLinear(n_classes)
+        self.head = head
+        self.n_classes = n_classes
+        self.batch_size, self.lr, self.weight_decay = int(batch_size), float(lr), float(weight_decay)
+        self.seed, self.progress = int(seed), progress
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    # data -----------------------------------------------------------------------------------------------------------
+    def _batches(self, data, train: bool):
+        """(input, labels) batches: tensors are cut into (shuffled) mini-batches; a callable or list is used as is."""
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+            x, y = data
+            y = torch.as_tensor(y, dtype=torch.int64)
+            if len(x) != len(y):
+                raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+            n = len(x)
+            if train:
+                order = torch.randperm(n, generator=self.generator)
+                n_batches = max(1, n // self.batch_size)  # full batches: the batch estimators depend on N
+                return [
+                    (x[idx], y[idx])
+                    for idx in (order[k * self.batch_size : (k + 1) * self.batch_size] for k in range(n_batches))
+                ]
+            bs = max(self.batch_size, 1024)
+            return [(x[k : k + bs], y[k : k + bs]) for k in range(0, n, bs)]
+        if callable(data):
+            return list(data(self.generator if train else None))
+        if isinstance(data, (list, tuple)):
+            return list(data)
+        raise TypeError("data must be a pair of tensors (x, y), a list of (input, labels) batches or a callable")
+
+    def _train_mode(self, flag: bool):
+        self.modules.train(flag)
+        self.head.train(flag)
+
+    @torch.no_grad()
+    def predict_logits(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Head outputs and labels over all batches of ``data`` (eval mode)."""
+        self._train_mode(False)
+        outs, ys = [], []
+        for inp, y in self._batches(data, train=False):
+            h = inp
+            for m in self.modules:
+                h = m(h)
+            outs.append(self.head(_represent(h)))
+            ys.append(torch.as_tensor(y, dtype=torch.int64))
+        return torch.cat(outs), torch.cat(ys)
+
+    def accuracy(self, data) -> float:
+        """Fraction of correct predictions (labels < 0 are unlabelled and skipped)."""
+        logits, y = self.predict_logits(data)
+        keep = y >= 0
+        return float((logits.argmax(1)[keep] == y[keep]).float().mean())
+
+    # checkpoints ----------------------------------------------------------------------------------------------------
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: parameters, optimisers, RNG states, epoch, history."""
+        return {
+            "modules": self.modules.state_dict(),
+            "head": self.head.state_dict(),
+            "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "seed": self.seed,
+            **self._extra_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.modules.load_state_dict(state["modules"])
+        self.head.load_state_dict(state["head"])
+        self._load_extra_state(state)
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.seed = int(state["seed"])
+
+    def save(self, path) -> None:
+        """Write a checkpoint with ``torch.save`` (atomically: a temporary file is renamed)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(self.state_dict(), tmp)
+        tmp.replace(path)
+
+    def load(self, path) -> None:
+        """Resume from :meth:`save` output (``torch.load(..., weights_only=True)``: no pickle code runs)."""
+        self.load_state_dict(torch.load(path, weights_only=True))
+
+    def _materialise(self, data) -> None:
+        """Run one batch through modules, head and objectives so lazy layers get their shapes before optimisers."""
+        inp, y = self._batches(data, train=False)[0]
+        with torch.no_grad():
+            self._train_mode(False)
+            h = inp
+            for k, m in enumerate(self.modules):
+                h = m(h)
+                self._materialise_objective(k, _represent(h), torch.as_tensor(y, dtype=torch.int64))
+            self.head(_represent(h))
+
+    def _materialise_objective(self, k, t, y) -> None:
+        pass
+
+    def _evaluate(self, record, eval_sets) -> None:
+        record["accuracy"] = {name: self.accuracy(d) for name, d in (eval_sets or {}).items()}
+
+
+class MOLE(_StackTrainer):
+    """Train a stack of modules by per-module MI maximisation, gradients isolated between modules.
+
+    Parameters
+    ----------
+    modules : nn.Sequential, list of nn.Module
+        The stack; module ``k`` takes module ``k − 1``'s output (tensors, or :class:`graph.GraphBatch` for graphs).
+    objective : {"renyi", "renyi2", "infonce"} or nn.Module, default "renyi"
+        Estimator of I(T_k; Y), called as ``objective(t, labels)`` in bits; copied for every module.
+    head : nn.Module, optional
+        Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
+    n_classes : int, optional
+        Needed for the default head and for ``"infonce"``.
+    beta : float, default 0
+        Weight of the compression term ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or ``β · I(T_k; X)``
+        (``beta_on="input"``), estimated with Rényi α = 1.01 (or the objective's α) on Gaussian kernels.
+    schedule : {"asynchronous", "sequential"}, default "asynchronous"
+    batch_size : int, default 256
+    lr, weight_decay : float
+        Adam settings of every module (with its objective's parameters) and of the head.
+    patience, min_delta : sequential schedule: a module stops when its mean training I(T_k; Y) has not improved by
+        ``min_delta`` bits for ``patience`` epochs (or after ``epochs`` epochs).
+    seed : int, default 0
+        Seeds the shuffling (private generator); create the modules after ``torch.manual_seed(seed)``.
+    progress : bool, default True
+        tqdm progress bar (when tqdm is installed).
+
+    Attributes
+    ----------
+    history : list of dict
+        Per epoch: ``epoch``, ``stage`` (module index, ``"head"`` or ``"all"``), ``mi`` {"module k": mean training
+        I(T_k; Y) in bits over the epoch's batches, for the modules trained in it}, ``loss``, ``accuracy``,
+        ``seconds``.
+    """
+
+    def __init__(
+        self,
+        modules,
+        objective="renyi",
+        head=None,
+        *,
+        n_classes=None,
+        beta: float = 0.0,
+        beta_on: str = "previous",
+        schedule: str = "asynchronous",
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        head_lr: float | None = None,
+        patience: int = 3,
+        min_delta: float = 1e-3,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        super().__init__(
+            modules,
+            head,
+            n_classes=n_classes,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            progress=progress,
+        )
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if beta_on not in ("previous", "input"):
+            raise ValueError(f"beta_on must be 'previous' or 'input', got {beta_on!r}")
+        if not (isinstance(beta, numbers.Real) and beta >= 0):
+            raise ValueError(f"beta must be a non-negative number, got {beta!r}")
+        base = make_objective(objective, n_classes)
+        self.objectives = nn.ModuleList(copy.deepcopy(base) for _ in self.modules)
+        self.beta, self.beta_on, self.schedule = float(beta), beta_on, schedule
+        self._beta_mi = RenyiMI(getattr(base, "alpha", 1.01))
+        self.head_lr = float(head_lr or lr)
+        self.patience, self.min_delta = int(patience), float(min_delta)
+        self.stage = 0  # sequential: index of the module in training, len(modules) = the head
+        self.stage_epochs = 0
+        self.best = -math.inf
+        self.stale = 0
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def _materialise_objective(self, k, t, y) -> None:
+        self.objectives[k](t, y)
+
+    def _make_optimizers(self) -> None:
+        for k, (m, obj) in enumerate(zip(self.modules, self.objectives, strict=True)):
+            params = [*m.parameters(), *obj.parameters()]
+            if params:
+                self.optimizers[f"module {k + 1}"] = torch.optim.Adam(
+                    params, lr=self.lr, weight_decay=self.weight_decay
+                )
+        self.optimizers["head"] = torch.optim.Adam(
+            self.head.parameters(), lr=self.head_lr, weight_decay=self.weight_decay
+        )
+
+    def _extra_state(self) -> dict:
+        return {
+            "objectives": self.objectives.state_dict(),
+            "stage": self.stage,
+            "stage_epochs": self.stage_epochs,
+            "best": self.best,
+            "stale": self.stale,
+        }
+
+    def _load_extra_state(self, state: dict) -> None:
+        self.objectives.load_state_dict(state["objectives"])
+        self.stage, self.stage_epochs = int(state["stage"]), int(state["stage_epochs"])
+        self.best, self.stale = float(state["best"]), int(state["stale"])
+
+    def prepare(self, data) -> None:
+        """Give lazy layers their shapes and create the optimisers (done by :meth:`fit`; call before :meth:`load`)."""
+        if not self.optimizers:
+            self._materialise(data)
+            self._make_optimizers()
+
+    # losses ---------------------------------------------------------------------------------------------------------
+    def module_loss(self, k: int, h_in, x_rep: torch.Tensor | None, y: torch.Tensor):
+        """Module ``k``'s output and loss on a detached input: ``−I(T_k; Y) [+ β I(T_k; T_{k−1} or X)]``."""
+        h_in = _detach(h_in)
+        h = self.modules[k](h_in)
+        t = _represent(h)
+        mi = self.objectives[k](t, y)
+        loss = -mi
+        if self.beta > 0:
+            other = _represent(h_in) if self.beta_on == "previous" else x_rep
+            loss = loss + self.beta * self._beta_mi.mi(t, other.detach())
+        return h, loss, mi
+
+    def head_loss(self, h, y: torch.Tensor) -> torch.Tensor:
+        logits = self.head(_represent(_detach(h)))
+        keep = y >= 0
+        return F.cross_entropy(logits[keep], y[keep])
+
+    # training -------------------------------------------------------------------------------------------------------
+    def _epoch_asynchronous(self, batches) -> dict:
+        self._train_mode(True)
+        n = len(batches)
+        mis = [0.0] * len(self.modules)
+        head_loss = 0.0
+        for inp, y in _progress(batches, self.progress, f"epoch {self.epoch + 1}"):
+            y = torch.as_tensor(y, dtype=torch.int64)
+            x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
+            total = 0.0
+            h = inp
+            for k in range(len(self.modules)):
+                h, loss, mi = self.module_loss(k, h, x_rep, y)
+                total = total + loss
+                mis[k] += float(mi.detach()) / n
+            hl = self.head_loss(h, y)
+            head_loss += float(hl.detach()) / n
+            for opt in self.optimizers.values():
+                opt.zero_grad(set_to_none=True)
+            (total + hl).backward()
+            for opt in self.optimizers.values():
+                opt.step()
+        return {"stage": "all", "mi": {f"module {k + 1}": v for k, v in enumerate(mis)}, "head_loss": head_loss}
+
+    def _frozen_forward(self, inp, upto: int):
+        with torch.no_grad():
+            h = inp
+            for m in self.modules[:upto]:
+                h = m(h)
+        return h
+
+    def _epoch_sequential(self, batches) -> dict:
+        k = self.stage
+        self._train_mode(False)
+        n = len(batches)
+        desc = f"epoch {self.epoch + 1} ({'head' if k == len(self.modules) else f'module {k + 1}'})"
+        if k < len(self.modules):
+            self.modules[k].train(True)
+            self.objectives[k].train(True)
+            name = f"module {k + 1}"
+            opt = self.optimizers.get(name)
+            mi_sum = 0.0
+            for inp, y in _progress(batches, self.progress, desc):
+                y = torch.as_tensor(y, dtype=torch.int64)
+                x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
+                h_in = self._frozen_forward(inp, k)
+                _, loss, mi = self.module_loss(k, h_in, x_rep, y)
+                mi_sum += float(mi.detach()) / n
+                if opt is not None:
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+            return {"stage": k, "mi": {name: mi_sum}}
+        self.head.train(True)
+        opt = self.optimizers["head"]
+        head_loss = 0.0
+        for inp, y in _progress(batches, self.progress, desc):
+            y = torch.as_tensor(y, dtype=torch.int64)
+            hl = self.head_loss(self._frozen_forward(inp, k), y)
+            head_loss += float(hl.detach()) / n
+            opt.zero_grad(set_to_none=True)
+            hl.backward()
+            opt.step()
+        return {"stage": "head", "mi": {}, "head_loss": head_loss}
+
+    def _advance_stage(self, record: dict, epochs: int) -> None:
+        """Sequential: move to the next module when the current one's MI stalls, saturates or used its epochs."""
+        self.stage_epochs += 1
+        if self.stage == len(self.modules):
+            return
+        mi = record["mi"][f"module {self.stage + 1}"]
+        if mi > self.best + self.min_delta:
+            self.best, self.stale = mi, 0
+        else:
+            self.stale += 1
+        if self.stale >= self.patience or self.stage_epochs >= epochs:
+            self.stage += 1
+            self.stage_epochs, self.best, self.stale = 0, -math.inf, 0
+
+    def fit(
+        self,
+        data,
+        epochs: int,
+        *,
+        eval_sets: dict | None = None,
+        checkpoint=None,
+        eval_every: int = 1,
+        stop_after: int | None = None,
+    ):
+        """Train; a resumed trainer continues where it stopped.
+
+        Parameters
+        ----------
+        data : (x, y) tensors, a list of (input, labels) batches, or a callable ``f(generator) -> batches``
+        epochs : int
+            Asynchronous: total epochs. Sequential: the most epochs per module and for the head.
+        eval_sets : dict name -> data, optional
+            Accuracy after every ``eval_every`` epochs (sequential: only while the head trains) and at the end.
+        checkpoint : path, optional
+            Saved after every epoch.
+        stop_after : int, optional
+            Return after this many epochs of this call (a time-boxed run; resume later from the checkpoint).
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        self.prepare(data)
+        start = self.epoch
+        while not self._done(epochs) and (stop_after is None or self.epoch - start < stop_after):
+            t0 = time.perf_counter()
+            batches = self._batches(data, train=True)
+            if self.schedule == "asynchronous":
+                record = self._epoch_asynchronous(batches)
+            else:
+                record = self._epoch_sequential(batches)
+                self._advance_stage(record, epochs)
+            self.epoch += 1
+            record["epoch"] = self.epoch
+            record["seconds"] = time.perf_counter() - t0
+            head_trains = self.schedule == "asynchronous" or record["stage"] == "head"
+            last = self._done(epochs)
+            if eval_sets and head_trains and (last or self.epoch % max(1, eval_every) == 0):
+                self._evaluate(record, eval_sets)
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
+
+    def done(self, epochs: int) -> bool:
+        """Whether :meth:`fit` with this ``epochs`` has nothing left to do."""
+        return self._done(epochs)
+
+    def _done(self, epochs: int) -> bool:
+        if self.schedule == "asynchronous":
+            return self.epoch >= epochs
+        return self.stage == len(self.modules) and self.stage_epochs >= epochs
+
+    @torch.no_grad()
+    def mutual_information(self, inp, y) -> list[float]:
+        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective."""
+        self._train_mode(False)
+        self.objectives.eval()
+        y = torch.as_tensor(y, dtype=torch.int64)
+        out, h = [], inp
+        for k, m in enumerate(self.modules):
+            h = m(h)
+            out.append(float(self.objectives[k](_represent(h), y)))
+        return out
+
+
+class Backprop(_StackTrainer):
+    """The same stack and head trained end to end with cross-entropy (the baseline of every MOLE number)."""
+
+    def __init__(
+        self,
+        modules,
+        head=None,
+        *,
+        n_classes=None,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        super().__init__(
+            modules,
+            head,
+            n_classes=n_classes,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            progress=progress,
+        )
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def prepare(self, data) -> None:
+        if not self.optimizers:
+            self._materialise(data)
+            params = [*self.modules.parameters(), *self.head.parameters()]
+            self.optimizers["all"] = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def fit(self, data, epochs: int, *, eval_sets: dict | None = None, checkpoint=None, eval_every: int = 1):
+        """Train until ``epochs`` epochs are done in total (same data forms as :meth:`MOLE.fit`)."""
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        self.prepare(data)
+        opt = self.optimizers["all"]
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            batches = self._batches(data, train=True)
+            self._train_mode(True)
+            total = 0.0
+            for inp, y in _progress(batches, self.progress, f"epoch {self.epoch + 1}"):
+                y = torch.as_tensor(y, dtype=torch.int64)
+                h = inp
+                for m in self.modules:
+                    h = m(h)
+                logits = self.head(_represent(h))
+                keep = y >= 0
+                loss = F.cross_entropy(logits[keep], y[keep])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) / len(batches)
+            self.epoch += 1
+            record = {"epoch": self.epoch, "loss": total, "seconds": time.perf_counter() - t0}
+            if eval_sets and (self.epoch >= epochs or self.epoch % max(1, eval_every) == 0):
+                self._evaluate(record, eval_sets)
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
+
+
+def plot_mi_history(history: list[dict], path, *, n_classes: int | None = None) -> Path:
+    """Plot the mean training I(T_k; Y) of every module over epochs into ``path`` (needs matplotlib).
+
+    ``history`` is :attr:`MOLE.history`; ``n_classes`` draws the ``log2 C`` ceiling of the delta-kernel estimate.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not history:
+        raise ValueError("the history is empty: train at least one epoch before plotting")
+    names = list(dict.fromkeys(name for h in history for name in h.get("mi", {})))
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name in names:
+        pts = [(h["epoch"], h["mi"][name]) for h in history if name in h.get("mi", {})]
+        ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=f"I(T; Y), {name}")
+    if n_classes:
+        ax.axhline(math.log2(n_classes), color="grey", ls="--", lw=1, label=f"log2 {n_classes}")
+    ax.set(xlabel="epoch", ylabel="bits (mean over batches)", title="MOLE: I(T_k; Y) per module")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

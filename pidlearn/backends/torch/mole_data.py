@@ -1,0 +1,354 @@
+"""Data and networks of the MOLE experiments: MLP on MNIST, CNN on (Fashion-)MNIST, GCN on Planetoid, GIN on TU.
+
+Every loader reads pickle-free files (IDX, or ``.npz`` with ``allow_pickle=False``; formats in ``shared/README.md``).
+:func:`run_experiment` trains MOLE (and, on request, backprop on the same network) on one dataset and returns the
+accuracies; the ``pidlearn mole`` command and ``benchmarks/mole_results.py`` call it.
+
+Protocols:
+
+* vector / grid — the first ``train_size`` training images (default all 60 000) train, the 10 000 test images test;
+  pixels scaled to [0, 1] and standardised with the training mean and standard deviation.
+* node — Planetoid split (20 labelled nodes per class train, 500 validation, 1000 test); bag-of-words rows
+  normalised to sum 1 (Kipf & Welling); test nodes without a label (Citeseer, ``label == -1``) are skipped.
+  Full-graph steps: one step per epoch, the loss on the training nodes only.
+* graph — 10-fold stratified cross-validation (seeded); node features the one-hot node tags; sum pooling; the
+  accuracy of the last epoch on each held-out fold, averaged over folds (no epoch selection on the test folds).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch
+from pidlearn.backends.torch.mole import MOLE, Backprop
+
+__all__ = [
+    "DATA_TYPES",
+    "DEFAULTS",
+    "TUDataset",
+    "build_network",
+    "find_dataset",
+    "load_images",
+    "load_planetoid",
+    "load_tu",
+    "run_experiment",
+    "stratified_folds",
+]
+
+DATA_TYPES = ("vector", "grid", "node", "graph")
+DATASETS = {
+    "vector": ("mnist", "fashion-mnist"),
+    "grid": ("mnist", "fashion-mnist"),
+    "node": ("cora", "citeseer"),
+    "graph": ("mutag", "proteins", "ptc", "nci1"),
+}
+#: Per data type: epochs, batch size, learning rate, weight decay, hidden width (the settings of docs/mole.md).
+DEFAULTS = {
+    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "hidden": 256},
+    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "hidden": 32},
+    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
+    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
+}
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def find_dataset(data_type: str, name: str, data) -> Path:
+    """Locate ``name`` under ``data``: an IDX folder (vector/grid) or an ``.npz`` file (node/graph).
+
+    ``data`` may be the file/folder itself, its parent, or the ``datasets`` root (``planetoid/``, ``tu/``).
+    """
+    if data_type not in DATA_TYPES:
+        raise ValueError(f"data type must be one of {DATA_TYPES}, got {data_type!r}")
+    if name not in DATASETS[data_type]:
+        raise ValueError(f"dataset for data type {data_type!r} must be one of {DATASETS[data_type]}, got {name!r}")
+    root = Path(data)
+    if not root.exists():
+        raise FileNotFoundError(f"data path {root} does not exist")
+    if data_type in ("vector", "grid"):
+        candidates = [root, root / name]
+        for c in candidates:
+            if c.is_dir() and any(c.glob("train-images-idx3-ubyte*")):
+                return c
+        raise FileNotFoundError(f"no MNIST-layout IDX files for {name!r} in {root} or {root / name}")
+    sub = "planetoid" if data_type == "node" else "tu"
+    candidates = [root, root / f"{name}.npz", root / sub / f"{name}.npz"]
+    for c in candidates:
+        if c.is_file() and c.suffix == ".npz" and (c == root or c.stem == name):
+            return c
+    raise FileNotFoundError(f"no {name}.npz in {root} or {root / sub}")
+
+
+def load_images(directory, *, train_size: int | None = None, flatten: bool = True):
+    """(x_train, y_train), (x_test, y_test) float32 tensors of an MNIST-layout folder, standardised."""
+    from pidlearn.idx import load_mnist
+
+    x_tr, y_tr = load_mnist(directory, "train")
+    x_te, y_te = load_mnist(directory, "test")
+    if train_size is not None:
+        if train_size < 2:
+            raise ValueError(f"train_size must be at least 2, got {train_size}")
+        x_tr, y_tr = x_tr[:train_size], y_tr[:train_size]
+    xt = torch.as_tensor(x_tr, dtype=torch.float32) / 255.0
+    xe = torch.as_tensor(x_te, dtype=torch.float32) / 255.0
+    mean, std = float(xt.mean()), float(xt.std())
+    xt, xe = (xt - mean) / std, (xe - mean) / std
+    shape = (-1, 28 * 28) if flatten else (-1, 1, 28, 28)
+    yt = torch.as_tensor(y_tr.astype(np.int64))
+    ye = torch.as_tensor(y_te.astype(np.int64))
+    return (xt.reshape(shape), yt), (xe.reshape(shape), ye)
+
+
+def load_planetoid(path) -> dict:
+    """Planetoid citation graph: ``graph`` (GraphBatch, all nodes), ``labels``, ``train/val/test`` index tensors."""
+    with np.load(path, allow_pickle=False) as d:
+        missing = {"features", "labels", "edges", "train_idx", "val_idx", "test_idx"} - set(d.files)
+        if missing:
+            raise ValueError(f"{path} lacks arrays {sorted(missing)}")
+        feats = d["features"].astype(np.float32)
+        labels = d["labels"].astype(np.int64)
+        edges = d["edges"].astype(np.int64)
+        split = {k: torch.as_tensor(d[f"{k}_idx"].astype(np.int64)) for k in ("train", "val", "test")}
+    rows = feats.sum(1, keepdims=True)
+    feats = feats / np.where(rows > 0, rows, 1.0)
+    g = GraphBatch(torch.as_tensor(feats), torch.as_tensor(edges))
+    return {"graph": g, "labels": torch.as_tensor(labels), "n_classes": int(labels.max()) + 1, **split}
+
+
+class TUDataset:
+    """Graph-classification data (TU format of ``shared/``): collate any subset of graphs into a GraphBatch."""
+
+    def __init__(self, tags, node_ptr, edges, labels):
+        self.node_ptr = np.asarray(node_ptr, dtype=np.int64)
+        self.labels = np.asarray(labels, dtype=np.int64)
+        n_nodes = int(self.node_ptr[-1])
+        tags = np.asarray(tags, dtype=np.int64)
+        if len(tags) != n_nodes or len(self.labels) != len(self.node_ptr) - 1:
+            raise ValueError("node_tags, node_ptr and graph_labels do not match")
+        _, codes = np.unique(tags, return_inverse=True)
+        self.features = np.eye(int(codes.max()) + 1, dtype=np.float32)[codes]
+        self.edges = np.asarray(edges, dtype=np.int64)
+        self.node_graph = np.repeat(np.arange(len(self.labels)), np.diff(self.node_ptr))
+        self.edge_graph = self.node_graph[self.edges[0]]
+        order = np.argsort(self.edge_graph, kind="stable")
+        self.edges, self.edge_graph = self.edges[:, order], self.edge_graph[order]
+        self.edge_ptr = np.searchsorted(self.edge_graph, np.arange(len(self.labels) + 1))
+        self.n_classes = int(self.labels.max()) + 1
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_features(self) -> int:
+        return self.features.shape[1]
+
+    def collate(self, ids) -> tuple[GraphBatch, torch.Tensor]:
+        """Block-diagonal batch of graphs ``ids`` and their labels."""
+        ids = np.asarray(ids, dtype=np.int64)
+        starts, ends = self.node_ptr[ids], self.node_ptr[ids + 1]
+        sizes = ends - starts
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        nodes = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        e_parts, graph = [], np.repeat(np.arange(len(ids)), sizes)
+        for i, g in enumerate(ids):
+            e = self.edges[:, self.edge_ptr[g] : self.edge_ptr[g + 1]]
+            e_parts.append(e - starts[i] + offsets[i])
+        edges = np.concatenate(e_parts, axis=1) if e_parts else np.zeros((2, 0), np.int64)
+        batch = GraphBatch(
+            torch.as_tensor(self.features[nodes]),
+            torch.as_tensor(edges),
+            graph=torch.as_tensor(graph),
+            n_graphs=len(ids),
+        )
+        return batch, torch.as_tensor(self.labels[ids])
+
+    def loader(self, ids, batch_size: int):
+        """``f(generator)``: shuffled full batches of ``ids`` with a generator, all of them in order without."""
+        ids = np.asarray(ids, dtype=np.int64)
+        fixed = [self.collate(ids[k : k + batch_size]) for k in range(0, len(ids), batch_size)]
+
+        def batches(generator):
+            if generator is None:
+                return fixed
+            perm = ids[torch.randperm(len(ids), generator=generator).numpy()]
+            n = max(1, len(ids) // batch_size)
+            return [self.collate(perm[k * batch_size : (k + 1) * batch_size]) for k in range(n)]
+
+        return batches
+
+
+def load_tu(path) -> TUDataset:
+    with np.load(path, allow_pickle=False) as d:
+        missing = {"node_tags", "node_ptr", "edges", "graph_labels"} - set(d.files)
+        if missing:
+            raise ValueError(f"{path} lacks arrays {sorted(missing)}")
+        return TUDataset(d["node_tags"], d["node_ptr"], d["edges"], d["graph_labels"])
+
+
+def stratified_folds(labels, n_folds: int = 10, seed: int = 0) -> list[np.ndarray]:
+    """Test indices of ``n_folds`` stratified folds: each class shuffled (seeded) and dealt round-robin."""
+    labels = np.asarray(labels)
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    start = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        for j, i in enumerate(idx):
+            folds[(start + j) % n_folds].append(int(i))
+        start = (start + len(idx)) % n_folds
+    return [np.sort(np.asarray(f, dtype=np.int64)) for f in folds]
+
+
+# ------------------------------------------------------------------------------------------------------------------
+def build_network(data_type: str, in_features: int, n_classes: int, hidden: int) -> tuple[list[nn.Module], nn.Module]:
+    """The modules and head of each data type (the same network for MOLE and backprop).
+
+    vector: [Linear-ReLU] × 2 (width ``hidden``), linear head. grid: [Conv5×5-ReLU-MaxPool2] with ``hidden`` and
+    ``2·hidden`` channels, linear head on the flattened maps. node: [Dropout-GCN-ReLU] × 2, Dropout-linear head.
+    graph: [GIN-BatchNorm-ReLU] × 3, sum pooling, Dropout-linear head.
+    """
+    if data_type == "vector":
+        mods = [
+            nn.Sequential(nn.Linear(in_features, hidden), nn.ReLU()),
+            nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU()),
+        ]
+        return mods, nn.Linear(hidden, n_classes)
+    if data_type == "grid":
+        mods = [
+            nn.Sequential(nn.Conv2d(in_features, hidden, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2)),
+            nn.Sequential(nn.Conv2d(hidden, 2 * hidden, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2)),
+        ]
+        return mods, nn.Linear(2 * hidden * 7 * 7, n_classes)
+    if data_type == "node":
+        mods = [GCNBlock(in_features, hidden, dropout=0.5), GCNBlock(hidden, hidden, dropout=0.5)]
+        return mods, nn.Sequential(nn.Dropout(0.5), nn.Linear(hidden, n_classes))
+    if data_type == "graph":
+        mods = [GINBlock(in_features, hidden), GINBlock(hidden, hidden), GINBlock(hidden, hidden)]
+        return mods, nn.Sequential(nn.Dropout(0.5), nn.Linear(hidden, n_classes))
+    raise ValueError(f"data type must be one of {DATA_TYPES}, got {data_type!r}")
+
+
+def _trainers(data_type, in_features, n_classes, cfg, *, seed, objective, schedule, beta, baseline, progress):
+    common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"], "seed": seed}
+    torch.manual_seed(seed)
+    mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"])
+    mole = MOLE(mods, objective, head, n_classes=n_classes, beta=beta, schedule=schedule, progress=progress, **common)
+    bp = None
+    if baseline:
+        torch.manual_seed(seed)  # the same initial weights
+        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"])
+        bp = Backprop(mods, head, n_classes=n_classes, progress=progress, **common)
+    return mole, bp
+
+
+def _fit_pair(mole, bp, train, test, epochs):
+    out = {}
+    t0 = time.perf_counter()
+    mole.fit(train, epochs)
+    out["seconds_mole"] = time.perf_counter() - t0
+    out["test_accuracy"] = mole.accuracy(test)
+    if bp is not None:
+        t0 = time.perf_counter()
+        bp.fit(train, epochs)
+        out["seconds_baseline"] = time.perf_counter() - t0
+        out["baseline_accuracy"] = bp.accuracy(test)
+    return out
+
+
+def run_experiment(
+    data_type: str,
+    dataset: str,
+    data,
+    *,
+    schedule: str = "asynchronous",
+    objective: str = "renyi",
+    epochs: int | None = None,
+    baseline: bool = False,
+    seed: int = 0,
+    beta: float = 0.0,
+    train_size: int | None = None,
+    hidden: int | None = None,
+    batch_size: int | None = None,
+    lr: float | None = None,
+    folds: int | None = None,
+    progress: bool = False,
+) -> dict:
+    """Train MOLE (and backprop with ``baseline=True``) on one dataset; returns accuracies, epochs and seconds.
+
+    ``folds`` (graph data) limits the cross-validation to the first ``folds`` of the 10 folds (for quick runs).
+    """
+    path = find_dataset(data_type, dataset, data)
+    cfg = dict(DEFAULTS[data_type])
+    for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr)):
+        if value is not None:
+            cfg[key] = value
+    epochs = int(epochs or cfg["epochs"])
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    kw = {"seed": seed, "objective": objective, "schedule": schedule, "beta": beta, "baseline": baseline}
+    result = {
+        "data_type": data_type,
+        "dataset": dataset,
+        "schedule": schedule,
+        "objective": objective,
+        "epochs": epochs,
+        "seed": seed,
+        "beta": beta,
+        "settings": cfg,
+    }
+    t0 = time.perf_counter()
+    if data_type in ("vector", "grid"):
+        train, test = load_images(path, train_size=train_size, flatten=data_type == "vector")
+        in_features = train[0].shape[1]
+        mole, bp = _trainers(data_type, in_features, 10, cfg, progress=progress, **kw)
+        result.update(_fit_pair(mole, bp, train, test, epochs))
+        result["n_train"], result["n_test"] = len(train[1]), len(test[1])
+        result["history"] = mole.history
+    elif data_type == "node":
+        d = load_planetoid(path)
+        g, y = d["graph"], d["labels"]
+        train = [(g.with_index(d["train"]), y[d["train"]])]
+        test = [(g.with_index(d["test"]), y[d["test"]])]
+        mole, bp = _trainers(data_type, g.x.shape[1], d["n_classes"], cfg, progress=progress, **kw)
+        result.update(_fit_pair(mole, bp, train, test, epochs))
+        result["validation_accuracy"] = mole.accuracy([(g.with_index(d["val"]), y[d["val"]])])
+        result["n_train"], result["n_test"] = len(d["train"]), int((y[d["test"]] >= 0).sum())
+        result["history"] = mole.history
+    else:
+        ds = load_tu(path)
+        fold_ids = stratified_folds(ds.labels, 10, seed)
+        n_folds = 10 if folds is None else int(folds)
+        if not 1 <= n_folds <= 10:
+            raise ValueError(f"folds must be between 1 and 10, got {folds}")
+        per_fold = []
+        for f in range(n_folds):
+            test_ids = fold_ids[f]
+            train_ids = np.setdiff1d(np.arange(len(ds)), test_ids)
+            train = ds.loader(train_ids, cfg["batch_size"])
+            test = ds.loader(test_ids, cfg["batch_size"])
+            mole, bp = _trainers(
+                data_type, ds.n_features, ds.n_classes, cfg, progress=progress, **{**kw, "seed": seed + f}
+            )
+            per_fold.append(_fit_pair(mole, bp, train, test, epochs))
+        result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
+        result["test_accuracy"] = float(np.mean(result["fold_accuracy"]))
+        result["test_accuracy_std"] = float(np.std(result["fold_accuracy"]))
+        if baseline:
+            result["fold_baseline_accuracy"] = [r["baseline_accuracy"] for r in per_fold]
+            result["baseline_accuracy"] = float(np.mean(result["fold_baseline_accuracy"]))
+            result["baseline_accuracy_std"] = float(np.std(result["fold_baseline_accuracy"]))
+        result["seconds_mole"] = sum(r["seconds_mole"] for r in per_fold)
+        if baseline:
+            result["seconds_baseline"] = sum(r["seconds_baseline"] for r in per_fold)
+        result["folds"] = n_folds
+        result["n_graphs"] = len(ds)
+        result["history"] = mole.history
+    result["epochs_run"] = mole.epoch
+    result["seconds"] = time.perf_counter() - t0
+    return result
