@@ -32,6 +32,9 @@ def add_parser(subparsers) -> None:
         ),
     )
     p.add_argument("--task", choices=("supervised", "unsupervised", "memory"), default="supervised")
+    p.add_argument(
+        "--backend", choices=("torch", "numpy"), default="torch", help="numpy: analytic local rule, no torch"
+    )
     p.add_argument("--data", metavar="DIR", help="folder of MNIST-layout IDX files (default: the bundled subset)")
     p.add_argument(
         "--hidden",
@@ -269,6 +272,10 @@ def _plot(history, path, task):
 def run(args) -> int:
     """Run ``pidlearn train``; returns the exit status (errors are raised for the caller to report)."""
     _check(args)
+    if getattr(args, "backend", "torch") == "numpy":
+        from pidlearn.backends.numpy._cli import run as run_numpy
+
+        return run_numpy(args)
     try:
         import torch
     except ImportError:

@@ -1,0 +1,346 @@
+"""Supervised infomorphic networks and their trainer in NumPy: the interface of :mod:`pidlearn.backends.torch.train`.
+
+The recipe is the torch backend's (Makkeh et al. PNAS 2025; Schneider et al. ICLR 2025): pixels standardised with
+the training mean and std; batches of 1024; each layer its own Adam (hidden lr 2e-3, weight decay 3.5e-4; readout
+lr 3e-3, weight decay 1.5e-4); an optional hidden layer (R = image, C = one-hot label, a 3-source goal makes it
+lateral with two passes); a readout of 10 neurons with ``θ = σ(r)`` and identity label context; at test time the
+label input is zero and a readout neuron with mean θ ≥ 0.5 is flipped before the argmax. The gradients come from
+each layer's analytic local rule (:meth:`.neurons.InfomorphicLayer.local_update`); Adam follows
+``torch.optim.Adam`` (L2 weight decay added to the gradient).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from pidlearn.backends.numpy.local_rule import atom_names
+from pidlearn.backends.numpy.neurons import InfomorphicLayer
+from pidlearn.goals import RESIDUAL, preset
+
+__all__ = ["Adam", "InfomorphicNetwork", "Trainer", "standardise"]
+
+
+def standardise(images, mean: float | None = None, std: float | None = None) -> tuple[np.ndarray, float, float]:
+    """Flatten uint8 images to float32 rows scaled to [0, 1] and standardise them with one mean and std.
+
+    Returns
+    -------
+    x : ndarray (n, n_pixels) float32, mean : float, std : float
+    """
+    x = np.asarray(images).reshape(len(images), -1).astype(np.float32) / np.float32(255.0)
+    if mean is None:
+        mean = float(x.mean(dtype=np.float64))
+    if std is None:
+        std = float(x.std(dtype=np.float64, ddof=1))
+    return (x - np.float32(mean)) / np.float32(std), mean, std
+
+
+def _n_sources_of(goal) -> int:
+    if isinstance(goal, str):
+        return preset(goal)[0]
+    return max((max(int(ch) for ch in k if ch.isdigit()) for k in goal if k != RESIDUAL), default=2) if goal else 2
+
+
+class InfomorphicNetwork:
+    """Image classifier made of infomorphic layers (NumPy twin of the torch ``InfomorphicNetwork``).
+
+    Parameters
+    ----------
+    n_inputs : int, default 784
+    n_classes : int, default 10
+    hidden : int, default 0
+        Hidden neurons; 0 gives the single-layer network (R = image, C = label).
+    hidden_goal : str or mapping, default "context_heuristic"
+        A 3-source goal (e.g. ``"trivariate_optimised"``) makes the hidden layer lateral.
+    readout_goal : str or mapping, default "readout"
+    seed : int, optional
+        Initialisation of the weights.
+    dtype : numpy dtype, default float32
+    """
+
+    def __init__(
+        self,
+        n_inputs: int = 784,
+        n_classes: int = 10,
+        hidden: int = 0,
+        hidden_goal="context_heuristic",
+        readout_goal="readout",
+        *,
+        seed=None,
+        dtype=np.float32,
+    ):
+        if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 0:
+            raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
+        hidden = int(hidden)
+        self.n_inputs, self.n_classes, self.n_hidden = n_inputs, n_classes, hidden
+        rng = np.random.default_rng(seed)
+        self.hidden = None
+        if hidden:
+            lateral = _n_sources_of(hidden_goal) == 3
+            self.hidden = InfomorphicLayer(
+                n_inputs, n_classes, hidden, goal=hidden_goal, lateral=lateral, seed=rng, dtype=dtype
+            )
+        self.readout = InfomorphicLayer(
+            hidden or n_inputs,
+            n_classes,
+            n_classes,
+            goal=readout_goal,
+            activation="bivariate",
+            activation_kwargs={"k1": 1.0},
+            context_identity=True,
+            seed=rng,
+            dtype=dtype,
+        )
+
+    def layers(self) -> dict[str, InfomorphicLayer]:
+        """The layers by name, input to output."""
+        return (
+            {"hidden": self.hidden, "readout": self.readout} if self.hidden is not None else {"readout": self.readout}
+        )
+
+    def forward(self, x, context, rng=None):
+        """Readout θ and samples; every layer keeps its batch for ``gradients()`` / ``atoms()``."""
+        h = x
+        if self.hidden is not None:
+            _, h = self.hidden.forward(x, context, None, rng=rng, steps=2 if self.hidden.lateral else 1)
+        return self.readout.forward(h, context, rng=rng)
+
+    __call__ = forward
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters as ``{"layer.name": array}``."""
+        return {f"{ln}.{k}": v for ln, layer in self.layers().items() for k, v in layer.state_dict().items()}
+
+    def load_state_dict(self, state) -> None:
+        for ln, layer in self.layers().items():
+            prefix = ln + "."
+            layer.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+
+
+class Adam:
+    """``torch.optim.Adam`` on a dict of NumPy arrays (updated in place), with L2 weight decay.
+
+    ``g ← g + λ p;  m ← β1 m + (1 − β1) g;  v ← β2 v + (1 − β2) g²;
+    p ← p − lr · (m / (1 − β1^t)) / (√v / √(1 − β2^t) + ε)``.
+    """
+
+    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay=0.0):
+        self.params = params
+        self.lr, self.betas, self.eps, self.weight_decay = float(lr), tuple(betas), float(eps), float(weight_decay)
+        self.step_count = 0
+        self.m = {k: np.zeros_like(v) for k, v in params.items()}
+        self.v = {k: np.zeros_like(v) for k, v in params.items()}
+
+    def step(self, grads: dict) -> None:
+        """One step with the loss gradients ``grads`` (same keys as the parameters)."""
+        self.step_count += 1
+        b1, b2 = self.betas
+        bc1 = 1.0 - b1**self.step_count
+        bc2_sqrt = np.sqrt(1.0 - b2**self.step_count)
+        for k, p in self.params.items():
+            g = grads[k].astype(p.dtype, copy=False)
+            if self.weight_decay:
+                g = g + self.weight_decay * p
+            m, v = self.m[k], self.v[k]
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * g * g
+            p -= (self.lr / bc1) * m / (np.sqrt(v) / bc2_sqrt + self.eps)
+
+    def state_dict(self) -> dict:
+        out = {"step": np.array(self.step_count)}
+        out.update({f"m.{k}": v for k, v in self.m.items()})
+        out.update({f"v.{k}": v for k, v in self.v.items()})
+        return out
+
+    def load_state_dict(self, state) -> None:
+        self.step_count = int(state["step"])
+        for k in self.m:
+            self.m[k][...] = state[f"m.{k}"]
+            self.v[k][...] = state[f"v.{k}"]
+
+
+class Trainer:
+    """Train an :class:`InfomorphicNetwork` with one Adam per layer and the analytic local rule.
+
+    Same interface as :class:`pidlearn.backends.torch.train.Trainer`: ``fit``, ``train_epoch``, ``predict``,
+    ``accuracy``, ``history``, ``save`` / ``load`` (an ``.npz`` checkpoint, no pickle).
+
+    Parameters
+    ----------
+    network : InfomorphicNetwork
+    batch_size : int, default 1024
+    lr_hidden, weight_decay_hidden, lr_readout, weight_decay_readout : float
+    seed : int, default 0
+        Seeds the shuffling and the neurons' sampling.
+    progress : bool, default True
+        Show a tqdm progress bar (when tqdm is installed).
+    """
+
+    def __init__(
+        self,
+        network: InfomorphicNetwork,
+        *,
+        batch_size: int = 1024,
+        lr_hidden: float = 2e-3,
+        weight_decay_hidden: float = 3.5e-4,
+        lr_readout: float = 3e-3,
+        weight_decay_readout: float = 1.5e-4,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        if batch_size < 2:
+            raise ValueError(f"batch_size must be at least 2, got {batch_size}")
+        self.network = network
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.progress = progress
+        self.rng = np.random.default_rng(self.seed)
+        self.optimizers = {}
+        for name, layer in network.layers().items():
+            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
+            self.optimizers[name] = Adam(layer.params, lr=lr, weight_decay=wd)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    # --------------------------------------------------------------------------------------------------------------
+    def step(self, x, context) -> dict:
+        """One training step on a batch: forward, every layer's local rule, one Adam step per layer.
+
+        Returns ``{layer: (loss, mean atoms + H_res)}``.
+        """
+        self.network.forward(x, context, rng=self.rng)
+        out = {}
+        grads = {}
+        for name, layer in self.network.layers().items():
+            res = layer._goal_gradient()
+            grads[name] = layer.gradients()
+            out[name] = (-float(res.goal.sum()), np.append(res.atoms.mean(0), res.residual_entropy.mean()))
+        for name, opt in self.optimizers.items():
+            opt.step({k: -g for k, g in grads[name].items()})
+        return out
+
+    def train_epoch(self, x, labels) -> dict:
+        """One pass over the training set (full batches only); returns mean losses and mean atoms per layer."""
+        net = self.network
+        n = len(x)
+        order = self.rng.permutation(n)
+        n_batches = max(1, n // self.batch_size)
+        eye = np.eye(net.n_classes, dtype=x.dtype)
+        sums = {name: 0.0 for name in self.optimizers}
+        losses = dict.fromkeys(self.optimizers, 0.0)
+        for k in _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
+            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
+            for name, (loss, mean) in self.step(x[idx], eye[labels[idx]]).items():
+                losses[name] += loss / n_batches
+                sums[name] = sums[name] + mean / n_batches
+        atoms = {}
+        for name, layer in net.layers().items():
+            keys = [*atom_names(layer.n_sources), RESIDUAL]
+            atoms[name] = {key: float(v) for key, v in zip(keys, sums[name], strict=True)}
+        return {"loss": losses, "atoms": atoms}
+
+    def predict_theta(self, x, batch_size: int | None = None) -> np.ndarray:
+        """Readout θ with the label input zeroed (samples from a fixed generator: evaluation is repeatable)."""
+        net = self.network
+        rng = np.random.default_rng(self.seed + 1)
+        zeros = np.zeros((1, net.n_classes), dtype=np.asarray(x).dtype)
+        bs = batch_size or self.batch_size
+        out = []
+        for k in range(0, len(x), bs):
+            xb = x[k : k + bs]
+            theta, _ = net.forward(xb, np.broadcast_to(zeros, (len(xb), net.n_classes)), rng=rng)
+            out.append(theta)
+        return np.concatenate(out)
+
+    def predict(self, x) -> np.ndarray:
+        """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""
+        theta = self.predict_theta(x)
+        flip = theta.mean(0) >= 0.5
+        return np.where(flip, 1.0 - theta, theta).argmax(1)
+
+    def accuracy(self, x, labels) -> float:
+        """Fraction of correctly predicted labels."""
+        return float(np.mean(self.predict(x) == np.asarray(labels)))
+
+    def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
+        """Train until ``epochs`` epochs are done in total (a resumed trainer continues where it stopped).
+
+        Parameters
+        ----------
+        x_train : ndarray (n, n_inputs) float, y_train : int ndarray (n,)
+        epochs : int
+        eval_sets : dict name -> (x, y), optional
+            Evaluated after every epoch.
+        checkpoint : path, optional
+            Saved after every epoch (see :meth:`save`).
+        """
+        x_train = np.asarray(x_train)
+        y_train = np.asarray(y_train, dtype=np.int64)
+        if len(x_train) != len(y_train):
+            raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
+        if x_train.ndim != 2 or x_train.shape[1] != self.network.n_inputs:
+            raise ValueError(f"x_train has shape {x_train.shape}; the network expects {self.network.n_inputs} features")
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            record = self.train_epoch(x_train, y_train)
+            record["seconds"] = time.perf_counter() - t0
+            self.epoch += 1
+            record["epoch"] = self.epoch
+            record["accuracy"] = {name: self.accuracy(x, y) for name, (x, y) in (eval_sets or {}).items()}
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
+
+    # --------------------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume, as arrays: network, optimisers, generator state, epoch, history (JSON)."""
+        state = {f"network.{k}": v for k, v in self.network.state_dict().items()}
+        for name, opt in self.optimizers.items():
+            state.update({f"optimizer.{name}.{k}": v for k, v in opt.state_dict().items()})
+        state["rng"] = np.array(json.dumps(self.rng.bit_generator.state))
+        state["epoch"] = np.array(self.epoch)
+        state["seed"] = np.array(self.seed)
+        state["history"] = np.array(json.dumps(self.history))
+        return state
+
+    def load_state_dict(self, state) -> None:
+        self.network.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("network.")})
+        for name, layer in self.network.layers().items():  # the optimisers hold the (replaced) parameter arrays
+            opt = Adam(layer.params, self.optimizers[name].lr, self.optimizers[name].betas,
+                       self.optimizers[name].eps, self.optimizers[name].weight_decay)  # fmt: skip
+            prefix = f"optimizer.{name}."
+            opt.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
+            self.optimizers[name] = opt
+        self.rng.bit_generator.state = json.loads(str(state["rng"]))
+        self.epoch = int(state["epoch"])
+        self.seed = int(state["seed"])
+        self.history = json.loads(str(state["history"]))
+
+    def save(self, path) -> None:
+        """Write a checkpoint with ``np.savez`` (atomically: a temporary file is renamed)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, **self.state_dict())
+        tmp.replace(path)
+
+    def load(self, path) -> None:
+        """Resume from a checkpoint written by :meth:`save` (``np.load(..., allow_pickle=False)``)."""
+        with np.load(path, allow_pickle=False) as data:
+            self.load_state_dict({k: data[k] for k in data.files})
+
+
+def _progress(it, enabled: bool, desc: str):
+    if not enabled:
+        return it
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # tqdm is optional
+        return it
+    return tqdm(it, desc=desc, leave=False)
