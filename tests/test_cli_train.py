@@ -60,3 +60,12 @@ def test_memory_capacity(capsys):
 def test_errors_follow_the_house_rule(capsys, argv, message):
     rc, res = _json(capsys, [*argv, "--plot", "none"])
     assert rc == 2 and message in res["error"]
+
+
+def test_checkpoint_resume_and_mismatch(capsys, tmp_path):
+    ckpt = tmp_path / "c.pt"
+    rc, first = _json(capsys, ["--hidden", "0", "--epochs", "1", "--checkpoint", str(ckpt), "--plot", "none"])
+    rc, res = _json(capsys, ["--hidden", "0", "--epochs", "2", "--checkpoint", str(ckpt), "--plot", "none"])
+    assert rc == 0 and res["accuracy_per_epoch"][0] == first["test_accuracy"] and len(res["accuracy_per_epoch"]) == 2
+    rc, res = _json(capsys, ["--hidden", "5", "--epochs", "3", "--checkpoint", str(ckpt), "--plot", "none"])
+    assert rc == 2 and "does not match" in res["error"]

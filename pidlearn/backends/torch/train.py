@@ -291,7 +291,11 @@ class Trainer:
 
     def load(self, path) -> None:
         """Resume from a checkpoint written by :meth:`save` (``torch.load(..., weights_only=True)``: no pickle code)."""
-        self.load_state_dict(torch.load(path, weights_only=True))
+        state = torch.load(path, weights_only=True)
+        try:
+            self.load_state_dict(state)
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise ValueError(f"checkpoint {path} does not match this network and trainer: {exc}") from None
 
 
 def _progress(it, enabled: bool, desc: str):
