@@ -161,8 +161,8 @@ def matrix_entropy(a: torch.Tensor, alpha: float = 1.01, *, base: float = 2) -> 
 
 
 def _gram(x, sigma, kernel, n_neighbors, dtype=None):
-    if kernel == "delta":
-        return delta_gram(x, dtype)
+    if kernel == "delta":  # labels carry no float type: exact 0/1 entries in float64 unless told otherwise
+        return delta_gram(x, dtype or torch.float64)
     if kernel != "gaussian":
         raise ValueError(f"kernel must be 'gaussian' or 'delta', got {kernel!r}")
     return gaussian_gram(x, sigma, n_neighbors=n_neighbors)

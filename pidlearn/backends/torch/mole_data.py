@@ -47,12 +47,15 @@ DATASETS = {
     "node": ("cora", "citeseer"),
     "graph": ("mutag", "proteins", "ptc", "nci1"),
 }
-#: Per data type: epochs, batch size, learning rate, weight decay, hidden width (the settings of docs/mole.md).
+#: Per data type: epochs, batch size, learning rate (modules; backprop uses it for everything), MOLE's head learning
+#: rate, weight decay, hidden width (the settings of docs/mole.md). The head of MOLE learns on a representation that
+#: keeps moving under it; at lr 1e-3 it lags far behind (MNIST MLP, 3 epochs: 61 % vs 87 % for a head refitted on the
+#: same frozen features), at 1e-2 it keeps up.
 DEFAULTS = {
-    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "hidden": 256},
-    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "weight_decay": 0.0, "hidden": 32},
-    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
-    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
+    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 256},
+    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 16},
+    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
+    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
 }
 
 
@@ -238,7 +241,17 @@ def _trainers(data_type, in_features, n_classes, cfg, *, seed, objective, schedu
     common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"], "seed": seed}
     torch.manual_seed(seed)
     mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"])
-    mole = MOLE(mods, objective, head, n_classes=n_classes, beta=beta, schedule=schedule, progress=progress, **common)
+    mole = MOLE(
+        mods,
+        objective,
+        head,
+        n_classes=n_classes,
+        beta=beta,
+        schedule=schedule,
+        head_lr=cfg["head_lr"],
+        progress=progress,
+        **common,
+    )
     bp = None
     if baseline:
         torch.manual_seed(seed)  # the same initial weights
@@ -276,6 +289,7 @@ def run_experiment(
     hidden: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
+    head_lr: float | None = None,
     folds: int | None = None,
     progress: bool = False,
 ) -> dict:
@@ -285,7 +299,7 @@ def run_experiment(
     """
     path = find_dataset(data_type, dataset, data)
     cfg = dict(DEFAULTS[data_type])
-    for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr)):
+    for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):
         if value is not None:
             cfg[key] = value
     epochs = int(epochs or cfg["epochs"])

@@ -1,0 +1,349 @@
+"""MOLE: torch Rényi estimator vs NumPy, gradient isolation, checkpoints, brief training per data type, errors."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from torch import nn  # noqa: E402
+
+from pidlearn.backends.torch import mole as M  # noqa: E402
+from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch  # noqa: E402
+from pidlearn.cli import main  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+def _numpy_renyi():
+    return pytest.importorskip("pidlearn.continuous.renyi", reason="pidlearn.continuous.renyi is not importable yet")
+
+
+def _blobs(n=512, d=10, c=4, seed=0, spread=1.0):
+    g = torch.Generator().manual_seed(seed)
+    centres = 3.0 * torch.randn(c, d, generator=g)
+    y = torch.arange(n) % c
+    x = centres[y] + spread * torch.randn(n, d, generator=g)
+    return x, y
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the estimator
+@pytest.mark.parametrize("alpha", [1.01, 2.0, 0.5, 1.0])
+@pytest.mark.parametrize("sigma", ["knn", "silverman", "sqrt_d", 0.8])
+def test_renyi_equals_numpy_float64(alpha, sigma):
+    R = _numpy_renyi()
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(70, 3))
+    y = x[:, :2] + 0.5 * rng.normal(size=(70, 2))
+    labels = rng.integers(0, 4, size=70)
+    tx, ty, tl = torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(labels)
+    pairs = [
+        (M.renyi_entropy(tx, alpha, sigma), R.renyi_entropy(x, alpha, sigma)),
+        (M.renyi_entropy(tl, alpha, kernel="delta"), R.renyi_entropy(labels, alpha, kernel="delta")),
+        (
+            M.renyi_mutual_information(tx, ty, alpha=alpha, sigma=sigma),
+            R.renyi_mutual_information(x, y, alpha=alpha, sigma=sigma),
+        ),
+        (
+            M.renyi_mutual_information(tx, tl, alpha=alpha, sigma=sigma, kernel=("gaussian", "delta")),
+            R.renyi_mutual_information(x, labels, alpha=alpha, sigma=sigma, kernel=("gaussian", "delta")),
+        ),
+        (
+            M.renyi_joint_entropy(tx, ty, tl, alpha=alpha, sigma=sigma, kernel=("gaussian", "gaussian", "delta")),
+            R.renyi_joint_entropy(x, y, labels, alpha=alpha, sigma=sigma, kernel=("gaussian", "gaussian", "delta")),
+        ),
+    ]
+    for ours, ref in pairs:
+        assert ours.dtype == torch.float64
+        assert abs(float(ours) - ref) < 1e-9, (float(ours), ref)
+
+
+def test_objective_module_equals_numpy_and_kernel_width():
+    R = _numpy_renyi()
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(128, 5))
+    labels = rng.integers(0, 10, size=128)
+    for alpha in (1.01, 2.0):
+        ours = M.RenyiMI(alpha)(torch.from_numpy(x), torch.from_numpy(labels))
+        ref = R.renyi_mutual_information(x, labels, alpha=alpha, kernel=("gaussian", "delta"))
+        assert abs(float(ours) - ref) < 1e-9
+    for rule in ("knn", "silverman", "sqrt_d"):
+        assert abs(M.kernel_width(torch.from_numpy(x), rule) - R.kernel_width(x, rule)) < 1e-12
+
+
+def test_renyi_gradient_matches_finite_differences():
+    x = torch.randn(12, 3, dtype=torch.float64, requires_grad=True)
+    labels = torch.arange(12) % 3
+    for alpha in (1.01, 2.0):
+        assert torch.autograd.gradcheck(
+            lambda t, a=alpha: M.renyi_mutual_information(t, labels, alpha=a, sigma=1.3, kernel=("gaussian", "delta")),
+            (x,),
+        )
+
+
+def test_mi_bounds_and_label_ceiling():
+    x, y = _blobs(256, spread=0.05)
+    mi = float(M.RenyiMI(1.01)(x, y))
+    assert 0 < mi <= math.log2(4) + 1e-6
+    assert mi > 1.5  # well separated blobs: close to log2 4 = 2 bits
+    nce = float(M.InfoNCE(4)(x, y).detach())
+    assert nce <= math.log2(256) + 1e-6
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# gradient isolation
+def test_no_gradient_reaches_the_previous_module():
+    torch.manual_seed(0)
+    mods = [nn.Sequential(nn.Linear(10, 16), nn.ReLU()), nn.Sequential(nn.Linear(16, 8), nn.ReLU())]
+    mole = M.MOLE(mods, "renyi", n_classes=4, beta=0.1)
+    x, y = _blobs(64)
+    mole.prepare((x, y))
+    h0 = mole.modules[0](x)  # NOT detached by the caller
+    assert h0.requires_grad
+    _, loss, _ = mole.module_loss(1, h0, x, y)
+    loss.backward()
+    assert all(p.grad is None for p in mole.modules[0].parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in mole.modules[1].parameters())
+    h1 = mole.modules[1](h0)
+    mole.head_loss(h1, y).backward()
+    assert all(p.grad is None for p in mole.modules[0].parameters())
+    assert all(p.grad is not None for p in mole.head.parameters())
+
+
+def test_no_gradient_crosses_graph_modules():
+    torch.manual_seed(0)
+    n = 30
+    edges = torch.tensor(
+        [[i for i in range(n - 1)] + [i + 1 for i in range(n - 1)], [i + 1 for i in range(n - 1)] + list(range(n - 1))]
+    )
+    g = GraphBatch(torch.randn(n, 5), edges, graph=torch.arange(n) // 10)
+    y = torch.tensor([0, 1, 0])
+    for block in (GCNBlock, GINBlock):
+        mods = [block(5, 8), block(8, 8)]
+        mole = M.MOLE(mods, "renyi2", n_classes=2)
+        mole.prepare([(g, y)])
+        mole.modules.train()
+        h0 = mole.modules[0](g)
+        _, loss, _ = mole.module_loss(1, h0, None, y)
+        loss.backward()
+        assert all(p.grad is None for p in mole.modules[0].parameters())
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in mole.modules[1].parameters())
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# checkpoints
+def _make(schedule, objective="renyi"):
+    torch.manual_seed(3)
+    mods = [nn.Sequential(nn.Linear(10, 16), nn.ReLU(), nn.Dropout(0.2)), nn.Sequential(nn.Linear(16, 8), nn.ReLU())]
+    return M.MOLE(mods, objective, n_classes=4, schedule=schedule, batch_size=64, patience=5, seed=7, progress=False)
+
+
+@pytest.mark.parametrize("schedule, objective, epochs", [("asynchronous", "renyi", 3), ("sequential", "infonce", 2)])
+def test_checkpoint_resume_equals_uninterrupted(tmp_path, schedule, objective, epochs):
+    data = _blobs(256)
+    straight = _make(schedule, objective)
+    straight.fit(data, epochs)
+    path = tmp_path / "mole.pt"
+    restarts = 0
+    while True:  # a run killed after every epoch and restarted from its checkpoint in a fresh process-like trainer
+        trainer = _make(schedule, objective)
+        trainer.prepare(data)
+        if path.exists():
+            trainer.load(path)
+        if trainer.done(epochs):
+            break
+        trainer.fit(data, epochs, checkpoint=path, stop_after=1)
+        restarts += 1
+    assert restarts == straight.epoch == trainer.epoch >= epochs
+    for a, b in zip(straight.modules.state_dict().values(), trainer.modules.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.head.state_dict().values(), trainer.head.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    assert [h["mi"] for h in straight.history] == [h["mi"] for h in trainer.history]
+    assert [h["stage"] for h in straight.history] == [h["stage"] for h in trainer.history]
+
+
+def test_backprop_checkpoint_resume(tmp_path):
+    data = _blobs(256)
+
+    def make():
+        torch.manual_seed(1)
+        return M.Backprop([nn.Sequential(nn.Linear(10, 16), nn.ReLU())], n_classes=4, batch_size=64, progress=False)
+
+    a = make()
+    a.fit(data, 3)
+    b = make()
+    b.fit(data, 1, checkpoint=tmp_path / "b.pt")
+    c = make()
+    c.prepare(data)
+    c.load(tmp_path / "b.pt")
+    c.fit(data, 3)
+    for p, q in zip(a.modules.parameters(), c.modules.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# training on synthetic data and on each data type (brief, conservative floors)
+@pytest.mark.parametrize(
+    "schedule, objective", [("asynchronous", "renyi"), ("sequential", "renyi2"), ("asynchronous", "infonce")]
+)
+def test_mole_learns_blobs(schedule, objective, tmp_path):
+    torch.manual_seed(0)
+    x, y = _blobs(1024, spread=1.5)
+    mods = [nn.Sequential(nn.Linear(10, 32), nn.ReLU()), nn.Sequential(nn.Linear(32, 16), nn.ReLU())]
+    mole = M.MOLE(mods, objective, n_classes=4, schedule=schedule, batch_size=128, lr=3e-3, progress=False)
+    xt, yt = _blobs(512, spread=1.5, seed=0)
+    mole.fit((x, y), 4, eval_sets={"test": (xt, yt)})
+    assert mole.history[-1]["accuracy"]["test"] > 0.8  # chance 0.25
+    trained = [name for h in mole.history for name in h["mi"]]
+    assert {"module 1", "module 2"} <= set(trained)
+    assert all(v > 0.5 for v in mole.mutual_information(xt[:256], yt[:256]))
+    if schedule == "sequential":
+        assert mole.history[-1]["stage"] == "head"
+    pytest.importorskip("matplotlib")
+    out = M.plot_mi_history(mole.history, tmp_path / "mi.png", n_classes=4)
+    assert out.stat().st_size > 1000
+
+
+def _cli_json(capsys, argv):
+    rc = main(["mole", *argv, "--json"])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1, "--json prints exactly one line"
+    return rc, json.loads(out)
+
+
+def test_vector_mnist_brief(capsys, shared_dir):
+    rc, res = _cli_json(
+        capsys,
+        ["--data-type", "vector", "--dataset", "mnist", "--data", str(shared_dir / "datasets"), "--epochs", "2",
+         "--train-size", "4096", "--hidden", "64", "--baseline"],
+    )  # fmt: skip
+    assert rc == 0 and res["command"] == "mole" and res["epochs"] == 2 and res["seconds"] > 0
+    assert res["test_accuracy"] > 0.5 and res["baseline_accuracy"] > 0.5  # chance 0.1
+    assert set(res["mi_bits"]) == {"module 1", "module 2"}
+
+
+def test_grid_fashion_brief(shared_dir):
+    from pidlearn.backends.torch.mole_data import build_network, load_images
+
+    (x, y), (xt, yt) = load_images(shared_dir / "datasets" / "fashion-mnist", train_size=1024, flatten=False)
+    torch.manual_seed(0)
+    mods, head = build_network("grid", 1, 10, 4)
+    mole = M.MOLE(mods, "renyi2", head, n_classes=10, batch_size=128, lr=3e-3, progress=False)
+    mole.fit((x, y), 2)
+    assert mole.accuracy((xt[:1000], yt[:1000])) > 0.4  # chance 0.1
+
+
+def test_node_cora_brief(capsys, shared_dir):
+    rc, res = _cli_json(
+        capsys,
+        ["--data-type", "node", "--dataset", "cora", "--data", str(shared_dir / "datasets"), "--epochs", "30",
+         "--hidden", "32"],
+    )  # fmt: skip
+    assert rc == 0 and res["n_train"] == 140 and res["n_test"] == 1000
+    assert res["test_accuracy"] > 0.4  # chance ~0.14-0.3 (largest class)
+
+
+def test_graph_mutag_brief(capsys, shared_dir):
+    rc, res = _cli_json(
+        capsys,
+        ["--data-type", "graph", "--dataset", "mutag", "--data", str(shared_dir / "datasets" / "tu"), "--epochs",
+         "10", "--folds", "2", "--schedule", "sequential", "--hidden", "32"],
+    )  # fmt: skip
+    assert rc == 0 and res["folds"] == 2 and len(res["fold_accuracy"]) == 2 and res["n_graphs"] == 188
+    assert res["test_accuracy"] > 0.5
+
+
+def test_stratified_folds_partition():
+    from pidlearn.backends.torch.mole_data import stratified_folds
+
+    labels = np.array([0] * 63 + [1] * 125)
+    folds = stratified_folds(labels, 10, seed=0)
+    allidx = np.concatenate(folds)
+    assert sorted(allidx.tolist()) == list(range(188))
+    for f in folds:
+        assert 6 <= (labels[f] == 0).sum() <= 7 and 12 <= (labels[f] == 1).sum() <= 13
+
+
+def test_tu_collate_keeps_graphs_apart(shared_dir):
+    from pidlearn.backends.torch.mole_data import load_tu
+
+    ds = load_tu(shared_dir / "datasets" / "tu" / "mutag.npz")
+    g, y = ds.collate([3, 0, 7])
+    sizes = np.diff(ds.node_ptr)[[3, 0, 7]]
+    assert g.n_nodes == sizes.sum() and g.n_graphs == 3 and len(y) == 3
+    assert torch.equal(g.graph[g.edges[0]], g.graph[g.edges[1]])  # no edge between graphs
+    assert g.represent().shape == (3, ds.n_features)
+    assert torch.allclose(g.represent().sum(1), torch.as_tensor(sizes, dtype=torch.float32))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# errors
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"schedule": "parallel"}, "schedule must be one of"),
+        ({"objective": "kl"}, "objective must be one of"),
+        ({"beta": -1.0}, "beta must be a non-negative"),
+        ({"batch_size": 1}, "batch_size must be"),
+        ({"beta_on": "output"}, "beta_on must be"),
+    ],
+)
+def test_mole_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        M.MOLE([nn.Linear(3, 3)], **{"n_classes": 2, **kwargs})
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="sigma must be"):
+        M.RenyiMI(sigma="scott")
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        M.gaussian_gram(torch.randn(5, 2), -1.0)
+    with pytest.raises(ValueError, match="alpha must be"):
+        M.renyi_entropy(torch.randn(5, 2), alpha=0)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        M.renyi_entropy(torch.randn(1, 2))
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        M.renyi_mutual_information(torch.randn(5, 2), torch.randn(6, 2))
+    with pytest.raises(TypeError, match=r"torch\.Tensor"):
+        M.renyi_entropy(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="needs n_classes"):
+        M.MOLE([nn.Linear(3, 3)], "infonce", head=nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="give a head module or n_classes"):
+        M.MOLE([nn.Linear(3, 3)])
+    with pytest.raises(TypeError, match=r"not a torch\.nn\.Module"):
+        M.MOLE([nn.Linear(3, 3), "relu"], n_classes=2)
+    mole = M.MOLE([nn.Linear(3, 3)], n_classes=2, progress=False)
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        mole.fit((torch.randn(8, 3), torch.zeros(8)), 0)
+    with pytest.raises(ValueError, match="x has 8 samples but y has 7"):
+        mole.fit((torch.randn(8, 3), torch.zeros(7)), 1)
+    with pytest.raises(ValueError, match="edges refer to nodes outside"):
+        GraphBatch(torch.randn(3, 2), torch.tensor([[0, 1], [1, 5]]))
+    with pytest.raises(ValueError, match="shape"):
+        GraphBatch(torch.randn(3, 2), torch.tensor([0, 1]))
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--data-type", "node", "--dataset", "mnist", "--data", "."], "must be one of ('cora', 'citeseer')"),
+        (["--data-type", "graph", "--dataset", "mutag", "--data", "/nonexistent"], "does not exist"),
+        (["--data-type", "vector", "--dataset", "mnist", "--data", ".", "--epochs", "0"], "--epochs must be"),
+        (["--data-type", "graph", "--dataset", "mutag", "--data", ".", "--folds", "11"], "--folds must be"),
+    ],
+)
+def test_cli_errors_follow_the_house_rule(capsys, argv, message):
+    rc, res = _cli_json(capsys, argv)
+    assert rc == 2 and message in res["error"]
+
+
+def test_import_pidlearn_does_not_import_torch():
+    code = "import sys, pidlearn, pidlearn.cli; pidlearn.cli.build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
