@@ -435,3 +435,9 @@ def test_trivariate_optimised_full_mnist_reaches_the_target(shared_dir):
         eval_sets={"test": (xt, torch.as_tensor(y_te, dtype=torch.int64))},
     )
     assert trainer.history[-1]["accuracy"]["test"] >= 0.94
+
+
+def test_package_reexports_the_api():
+    import pidlearn.backends.torch as pt
+
+    assert pt.InfomorphicLayer is InfomorphicLayer and pt.sxpid_atoms is sxpid_atoms and pt.Trainer is Trainer
