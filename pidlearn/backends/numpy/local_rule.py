@@ -47,6 +47,7 @@ import functools
 import math
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -120,14 +121,21 @@ def _subset_moebius(c):
 
 
 @njit(cache=True)
-def _neuron(theta, bins, j, radix, offsets, table_size, parent, added, w, w_total, grad, red_t, red_s):
-    """Goal gradient of neuron ``j`` into ``grad[:, j]``; Σ_b Σ_y p log D_β(s_b, y) and Σ_b p log D_β(s_b)."""
+def _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, buf, grad, red_t, red_s):
+    """Goal gradient of neuron ``j`` into ``grad[:, j]``; ``Σ_{s,y} P(s,y) log D_β(s,y)`` and ``Σ_s P(s) log D_β(s)``
+    into ``red_t`` / ``red_s`` for the antichains with ``active``. Returns ``P(Y = 0), P(Y = 1)``.
+
+    ``D_β`` depends on the cell only, so the logs and adjoints are evaluated once per occupied cell, weighted by the
+    cell's mass ``P(s, y)``. ``buf`` = (table, adj, cell_id, keys, rep, cell_of, g_cell) scratch arrays, all zero /
+    -1 on entry and left so on exit.
+    """
+    table, adj, cell_id, keys, rep, cell_of, g_cell = buf
     b_count, _, n = bins.shape
     n_masks = 1 << n
+    full = n_masks - 1
     n_atoms = parent.shape[0]
     inv_b = 1.0 / b_count
     # flat index of each sample's cell in the concatenated marginal tables of the source sets h = 1 .. 2^n - 1
-    keys = np.empty((b_count, n_masks), dtype=np.int64)
     for b in range(b_count):
         for h in range(1, n_masks):
             k = 0
@@ -135,29 +143,36 @@ def _neuron(theta, bins, j, radix, offsets, table_size, parent, added, w, w_tota
                 if h >> i & 1:
                     k = k * radix[i] + bins[b, j, i]
             keys[b, h] = offsets[h] + k
-    table = np.zeros((table_size, 2))
-    p_y = np.zeros(2)
+    p0_tot = 0.0
+    p1_tot = 0.0
+    n_cells = 0
     for b in range(b_count):
         p1 = theta[b, j] * inv_b
         p0 = (1.0 - theta[b, j]) * inv_b
-        p_y[0] += p0
-        p_y[1] += p1
+        p0_tot += p0
+        p1_tot += p1
         for h in range(1, n_masks):
             table[keys[b, h], 0] += p0
             table[keys[b, h], 1] += p1
-    log_ratio = math.log(p_y[1]) - math.log(p_y[0])
-    adj = np.zeros((table_size, 2))
+        cell = keys[b, full] - offsets[full]
+        if cell_id[cell] < 0:
+            cell_id[cell] = n_cells
+            rep[n_cells] = b
+            n_cells += 1
+        cell_of[b] = cell_id[cell]
+    log_ratio = math.log(p1_tot) - math.log(p0_tot)
     mass = np.empty((2, n_masks))
     disj = np.empty((2, n_atoms))
     back = np.empty((2, n_atoms))
-    for b in range(b_count):
-        pb0 = (1.0 - theta[b, j]) * inv_b
-        pb1 = theta[b, j] * inv_b
+    for c in range(n_cells):
+        b = rep[c]
         for y in range(2):
-            mass[y, 0] = p_y[y]
+            mass[y, 0] = p0_tot if y == 0 else p1_tot
             for h in range(1, n_masks):
                 mass[y, h] = table[keys[b, h], y]
-        _superset_moebius(mass)  # -> mass of cells agreeing with s_b on exactly the sources in g
+        pc0 = mass[0, full]  # P(s, y) of this cell
+        pc1 = mass[1, full]
+        _superset_moebius(mass)  # -> mass of cells agreeing with s on exactly the sources in g
         for y in range(2):
             for g in range(n_masks):
                 if mass[y, g] < 0.0:  # rounding below zero
@@ -167,14 +182,15 @@ def _neuron(theta, bins, j, radix, offsets, table_size, parent, added, w, w_tota
                 disj[y, a] = mass[y, added[a]] + (disj[y, par] if par >= 0 else 0.0)
         acc = 0.0
         for a in range(n_atoms):
-            l0 = math.log(disj[0, a])
-            l1 = math.log(disj[1, a])
-            red_t[a] += pb0 * l0 + pb1 * l1
-            red_s[a] += inv_b * math.log(disj[0, a] + disj[1, a])
-            acc += w[a] * (l1 - l0)
-            back[0, a] = w[a] * pb0 / disj[0, a]
-            back[1, a] = w[a] * pb1 / disj[1, a]
-        grad[b, j] = acc - w_total * log_ratio
+            if active[a]:
+                l0 = math.log(disj[0, a])
+                l1 = math.log(disj[1, a])
+                red_t[a] += pc0 * l0 + pc1 * l1
+                red_s[a] += (pc0 + pc1) * math.log(disj[0, a] + disj[1, a])
+                acc += w[a] * (l1 - l0)
+            back[0, a] = w[a] * pc0 / disj[0, a]
+            back[1, a] = w[a] * pc1 / disj[1, a]
+        g_cell[c] = acc - w_total * log_ratio
         # adjoint of D_β = Σ_{g ∈ ↑β} W[g]: up the cover tree (children come before their parents)
         for y in range(2):
             for g in range(n_masks):
@@ -188,28 +204,49 @@ def _neuron(theta, bins, j, radix, offsets, table_size, parent, added, w, w_tota
             adj[keys[b, h], 0] += mass[0, h]
             adj[keys[b, h], 1] += mass[1, h]
     scale = inv_b / _LOG2
-    for b in range(b_count):
+    for c in range(n_cells):
+        b = rep[c]
         a_term = 0.0
         for h in range(1, n_masks):
             a_term += adj[keys[b, h], 1] - adj[keys[b, h], 0]
-        grad[b, j] = (grad[b, j] + a_term) * scale
-    return p_y[0], p_y[1]
+        g_cell[c] = (g_cell[c] + a_term) * scale
+    for b in range(b_count):
+        grad[b, j] = g_cell[cell_of[b]]
+    for b in range(b_count):  # leave the scratch tables clean for the next neuron
+        for h in range(1, n_masks):
+            table[keys[b, h], 0] = 0.0
+            table[keys[b, h], 1] = 0.0
+            adj[keys[b, h], 0] = 0.0
+            adj[keys[b, h], 1] = 0.0
+        cell_id[keys[b, full] - offsets[full]] = -1
+    return p0_tot, p1_tot
 
 
 @njit(parallel=True, cache=True)
-def _goal_gradient_kernel(theta, bins, radix, offsets, table_size, parent, added, w, w_total):
-    b_count, n_neurons, _ = bins.shape
+def _goal_gradient_kernel(
+    theta, bins, radix, offsets, table_size, n_cells, parent, added, w, w_total, active, n_chunks
+):
+    b_count, n_neurons, n = bins.shape
     n_atoms = parent.shape[0]
     grad = np.empty((b_count, n_neurons))
     red_t = np.zeros((n_neurons, n_atoms))
     red_s = np.zeros((n_neurons, n_atoms))
     p_y = np.empty((n_neurons, 2))
-    for j in prange(n_neurons):
-        p0, p1 = _neuron(
-            theta, bins, j, radix, offsets, table_size, parent, added, w, w_total, grad, red_t[j], red_s[j]
+    for t in prange(n_chunks):  # one set of scratch tables per chunk of neurons
+        buf = (
+            np.zeros((table_size, 2)),
+            np.zeros((table_size, 2)),
+            np.full(n_cells, -1, dtype=np.int64),
+            np.empty((b_count, 1 << n), dtype=np.int64),
+            np.empty(b_count, dtype=np.int64),
+            np.empty(b_count, dtype=np.int64),
+            np.empty(b_count),
         )
-        p_y[j, 0] = p0
-        p_y[j, 1] = p1
+        for j in range(t * n_neurons // n_chunks, (t + 1) * n_neurons // n_chunks):
+            p0, p1 = _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, buf, grad, red_t[j],
+                             red_s[j])  # fmt: skip
+            p_y[j, 0] = p0
+            p_y[j, 1] = p1
     return grad, red_t, red_s, p_y
 
 
@@ -320,19 +357,37 @@ def sxpid_goal_gradient(theta, bins, n_bins, goal) -> GoalGradient:
     return _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total)
 
 
-def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total) -> GoalGradient:
-    """:func:`sxpid_goal_gradient` on clean arrays (float64 theta, int64 bins in range) and prepared weights."""
+def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms: bool = True) -> GoalGradient:
+    """:func:`sxpid_goal_gradient` on clean arrays (float64 theta, int64 bins in range) and prepared weights.
+
+    With ``all_atoms=False`` only the redundancies that the goal weighs (``w_β ≠ 0``) are evaluated; ``atoms`` and
+    ``residual_entropy`` are then None (the goal and its gradient are the same).
+    """
     n = len(n_bins)
     lat = lattice(n)
     radix, offsets, size = _layout(n_bins)
+    active = np.ones(lat.n_atoms, dtype=np.bool_) if all_atoms else w != 0.0
     grad, red_t, red_s, p_y = _goal_gradient_kernel(
-        theta, bins, radix, offsets, size, lat._cover_parent, lat._cover_added, w, w_total
+        theta,
+        bins,
+        radix,
+        offsets,
+        size,
+        math.prod(n_bins),
+        lat._cover_parent,
+        lat._cover_added,
+        w,
+        w_total,
+        active,
+        min(theta.shape[1], numba.get_num_threads()),
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         plogp = np.where(p_y > 0, p_y * np.log(p_y), 0.0).sum(axis=1)
-    red = (red_t - red_s - plogp[:, None]) / _LOG2  # average i_sx per antichain, bits
-    atoms = red @ _mobius_dense(n).T
+    red = (red_t - red_s - plogp[:, None]) / _LOG2  # average i_sx per antichain, bits (0 where not active)
     h_y = -plogp / _LOG2
+    if not all_atoms:
+        return GoalGradient(red @ w + gamma_res * h_y, None, None, grad)
+    atoms = red @ _mobius_dense(n).T
     h_res = h_y - atoms.sum(axis=1)
     goal_value = atoms @ gamma + gamma_res * h_res
     return GoalGradient(goal_value, atoms, h_res, grad)

@@ -268,20 +268,22 @@ class InfomorphicLayer:
             raise RuntimeError("call the layer on a batch first: goal_value(), atoms() and gradients() use it")
         return self._last
 
-    def _goal_gradient(self):
+    def _goal_gradient(self, all_atoms: bool = True):
+        """The goal gradient of the last batch (cached); ``all_atoms=False`` skips the atoms the goal does not weigh."""
         last = self._require_forward()
-        if "result" not in last:
+        res = last.get("result")
+        if res is None or (all_atoms and res.atoms is None):
             theta = np.ascontiguousarray(last["theta"], dtype=np.float64)
             n_bins = (self.n_bins,) * self.n_sources
-            last["result"] = _goal_gradient(
-                theta, self.bins(last["inputs"]), n_bins, self.gamma, self.gamma_res, self._w, self._w_total
+            res = last["result"] = _goal_gradient(
+                theta, self.bins(last["inputs"]), n_bins, self.gamma, self.gamma_res, self._w, self._w_total, all_atoms
             )
-        return last["result"]
+        return res
 
     def gradients(self) -> dict[str, np.ndarray]:
         """``∂G_j/∂p`` of every parameter on the last batch (ascent direction; see :class:`LocalUpdate`)."""
         last = self._require_forward()
-        res = self._goal_gradient()
+        res = self._goal_gradient(all_atoms=False)
         delta = (res.dtheta * last["dtheta_da"]).astype(self.dtype, copy=False)  # ∂G/∂A, (batch, neurons)
         x_r, x_c, x_l = last["x"]
         d_r, d_c, *d_l = (delta * d for d in last["d_inputs"])
@@ -320,7 +322,7 @@ class InfomorphicLayer:
 
     def goal_value(self) -> np.ndarray:
         """Goal ``G_j`` of each neuron on the last batch, shape (neurons,)."""
-        return self._goal_gradient().goal
+        return self._goal_gradient(all_atoms=False).goal
 
     def loss(self) -> float:
         """``−Σ_j G_j`` on the last batch."""

@@ -180,6 +180,8 @@ class Trainer:
         Seeds the shuffling and the neurons' sampling.
     progress : bool, default True
         Show a tqdm progress bar (when tqdm is installed).
+    monitor_every : int, default 10
+        Evaluate all atoms (for :attr:`history`) on every ``monitor_every``-th batch only.
     """
 
     def __init__(
@@ -193,6 +195,7 @@ class Trainer:
         weight_decay_readout: float = 1.5e-4,
         seed: int = 0,
         progress: bool = True,
+        monitor_every: int = 10,
     ):
         if batch_size < 2:
             raise ValueError(f"batch_size must be at least 2, got {batch_size}")
@@ -200,6 +203,9 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.progress = progress
+        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
+            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
+        self.monitor_every = monitor_every
         self.rng = np.random.default_rng(self.seed)
         self.optimizers = {}
         for name, layer in network.layers().items():
@@ -209,40 +215,49 @@ class Trainer:
         self.history: list[dict] = []
 
     # --------------------------------------------------------------------------------------------------------------
-    def step(self, x, context) -> dict:
+    def step(self, x, context, *, monitor: bool = True) -> dict:
         """One training step on a batch: forward, every layer's local rule, one Adam step per layer.
 
-        Returns ``{layer: (loss, mean atoms + H_res)}``.
+        Returns ``{layer: (loss, mean atoms + H_res or None)}``; the atoms are evaluated only with ``monitor``
+        (otherwise only the redundancies that the goals weigh).
         """
         self.network.forward(x, context, rng=self.rng)
         out = {}
         grads = {}
         for name, layer in self.network.layers().items():
-            res = layer._goal_gradient()
+            res = layer._goal_gradient(all_atoms=monitor)
             grads[name] = layer.gradients()
-            out[name] = (-float(res.goal.sum()), np.append(res.atoms.mean(0), res.residual_entropy.mean()))
+            mean = np.append(res.atoms.mean(0), res.residual_entropy.mean()) if monitor else None
+            out[name] = (-float(res.goal.sum()), mean)
         for name, opt in self.optimizers.items():
             opt.step({k: -g for k, g in grads[name].items()})
         return out
 
     def train_epoch(self, x, labels) -> dict:
-        """One pass over the training set (full batches only); returns mean losses and mean atoms per layer."""
+        """One pass over the training set (full batches only); returns mean losses and mean atoms per layer.
+
+        The atoms are averaged over every ``monitor_every``-th batch (the first included), as in the torch trainer.
+        """
         net = self.network
         n = len(x)
         order = self.rng.permutation(n)
         n_batches = max(1, n // self.batch_size)
         eye = np.eye(net.n_classes, dtype=x.dtype)
         sums = {name: 0.0 for name in self.optimizers}
+        n_monitored = 0
         losses = dict.fromkeys(self.optimizers, 0.0)
         for k in _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
             idx = order[k * self.batch_size : (k + 1) * self.batch_size]
-            for name, (loss, mean) in self.step(x[idx], eye[labels[idx]]).items():
+            monitor = k % self.monitor_every == 0
+            n_monitored += monitor
+            for name, (loss, mean) in self.step(x[idx], eye[labels[idx]], monitor=monitor).items():
                 losses[name] += loss / n_batches
-                sums[name] = sums[name] + mean / n_batches
+                if monitor:
+                    sums[name] = sums[name] + mean
         atoms = {}
         for name, layer in net.layers().items():
             keys = [*atom_names(layer.n_sources), RESIDUAL]
-            atoms[name] = {key: float(v) for key, v in zip(keys, sums[name], strict=True)}
+            atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name], strict=True)}
         return {"loss": losses, "atoms": atoms}
 
     def predict_theta(self, x, batch_size: int | None = None) -> np.ndarray:
