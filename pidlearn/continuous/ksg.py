@@ -19,14 +19,17 @@ Neighbour search (``algorithm=``), all exact and returning identical results:
 * ``"sweep"`` — numba, for joint dimension <= 2 (the common 1-D vs 1-D case): samples are sorted by the first
   coordinate and cut into blocks of consecutive samples, each sorted by the second coordinate; a query visits the
   blocks outwards in the first coordinate and, inside a block, binary-searches the second coordinate and walks
-  outwards, both walks stopping as soon as the gap reaches the current ``k``-th distance.
-* ``"kdtree"`` — :class:`scipy.spatial.cKDTree` with ``p = inf`` and ``workers`` threads, for low joint dimension.
+  outwards, both walks stopping as soon as the gap reaches the current ``k``-th distance. Blocks are laid out by a
+  counting sort from the argsorts of both columns, which the 1-D marginal counts then reuse.
+* ``"kdtree"`` — a numba k-d tree (median splits, 8 samples per leaf), depth-first search with box pruning,
+  queries in tree order, parallel over samples; for joint dimension 3 and up.
 * ``"brute"`` — numba brute force over all pairs (parallel), for high joint dimension and moderate ``N``.
 
 Marginal counts of a 1-D subspace use binary search on its sorted values (``O(log N)`` per sample, 16 queries in
-lockstep without branches); multivariate
-subspaces use a max-norm cKDTree radius count. Every comparison is made on the same floating-point distances
-``|a - b|`` as the brute-force definition, so the strict ``<`` is exact (no ``nextafter`` fudge needed).
+lockstep without branches); multivariate subspaces use a numba k-d tree that adds whole nodes lying within the
+radius (a ball query that visits every point inside, like cKDTree's, is several times slower in 5-D). Every
+comparison is made on the same floating-point distances ``|a - b|`` as the brute-force definition (box tests at the
+node corners bound those of every point inside), so the strict ``<`` is exact (no ``nextafter`` fudge needed).
 
 References
 ----------
@@ -46,7 +49,6 @@ import numbers
 import numba
 import numpy as np
 from numba import njit, prange
-from scipy.spatial import cKDTree
 from scipy.special import digamma
 
 __all__ = ["ALGORITHMS", "fp_cmi_nats", "kl_entropy_nats", "knn_distances", "ksg_counts", "ksg_mi_nats"]
@@ -57,7 +59,7 @@ ALGORITHMS = ("auto", "sweep", "kdtree", "brute")
 #: Rows handled per parallel task in the numba kernels.
 _CHUNK = 256
 #: ``algorithm="auto"`` uses brute force from this joint dimension up ...
-_BRUTE_MIN_DIM = 10
+_BRUTE_MIN_DIM = 16
 #: ... while the number of samples is at most this.
 _BRUTE_MAX_N = 30_000
 
@@ -449,6 +451,224 @@ def _count_sorted(sorted_vals, radius, strict):
     return out
 
 
+#: Samples per leaf of the counting k-d tree.
+_LEAF = 16
+#: Samples per leaf of the k-d tree of the joint space (nearest-neighbour search).
+_KNN_LEAF = 8
+
+
+@njit(cache=True)
+def _kd_build(x, leaf):
+    """Balanced k-d tree over the rows of ``x`` (split at the median of the widest column, ``leaf`` rows per leaf).
+
+    Returns ``perm`` (tree order of the rows), ``pts = x[perm]``, and per node: ``start``/``end`` (its rows are
+    ``pts[start:end]``), ``left``/``right`` children (-1 for a leaf) and the bounding box ``lo``/``hi``.
+    """
+    n, d = x.shape
+    perm = np.arange(n)
+    max_nodes = 4 * ((n + leaf - 1) // leaf) + 1
+    start = np.empty(max_nodes, np.int64)
+    end = np.empty(max_nodes, np.int64)
+    left = np.full(max_nodes, -1, np.int64)
+    right = np.full(max_nodes, -1, np.int64)
+    lo = np.empty((max_nodes, d))
+    hi = np.empty((max_nodes, d))
+    stack = np.empty(256, np.int64)
+    start[0] = 0
+    end[0] = n
+    n_nodes = 1
+    stack[0] = 0
+    top = 1
+    while top > 0:
+        top -= 1
+        node = stack[top]
+        s = start[node]
+        e = end[node]
+        for c in range(d):
+            a = x[perm[s], c]
+            b = a
+            for q in range(s + 1, e):
+                v = x[perm[q], c]
+                a = min(a, v)
+                b = max(b, v)
+            lo[node, c] = a
+            hi[node, c] = b
+        if e - s <= leaf:
+            continue
+        best = 0
+        spread = -1.0
+        for c in range(d):
+            if hi[node, c] - lo[node, c] > spread:
+                spread = hi[node, c] - lo[node, c]
+                best = c
+        seg = perm[s:e].copy()
+        key = np.empty(e - s)
+        for q in range(e - s):
+            key[q] = x[seg[q], best]
+        o = np.argsort(key)
+        for q in range(e - s):
+            perm[s + q] = seg[o[q]]
+        mid = (s + e) // 2
+        lc = n_nodes
+        rc = n_nodes + 1
+        n_nodes += 2
+        start[lc] = s
+        end[lc] = mid
+        start[rc] = mid
+        end[rc] = e
+        left[node] = lc
+        right[node] = rc
+        stack[top] = rc
+        stack[top + 1] = lc
+        top += 2
+    pts = np.empty((n, d))
+    for q in range(n):
+        for c in range(d):
+            pts[q, c] = x[perm[q], c]
+    m = n_nodes
+    return perm, pts, start[:m].copy(), end[:m].copy(), left[:m].copy(), right[:m].copy(), lo[:m].copy(), hi[:m].copy()
+
+
+@njit(parallel=True, cache=True)
+def _kd_count(pts, radius, strict, start, end, left, right, lo, hi):
+    """``#{j ≠ i : max_c |p_jc - p_ic| < r_i}`` (``strict``) or ``<= r_i`` for every row of the tree's ``pts``.
+
+    Queries run in tree order (neighbouring queries visit the same nodes). A node whose box lies within the radius
+    adds its size without visiting its rows; one that lies beyond it is skipped. Both tests compare the same
+    ``fl(|a - b|)`` as the definition at the box corners, which bound those of every row inside by monotonicity, so
+    the counts are exact.
+    """
+    n, d = pts.shape
+    out = np.empty(n, np.int64)
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for ch in prange(n_chunks):
+        stack = np.empty(256, np.int64)
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            r = radius[i]
+            if strict and not r > 0.0:
+                out[i] = 0
+                continue
+            cnt = 0
+            stack[0] = 0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack[top]
+                inside = True
+                beyond = False
+                for c in range(d):
+                    qc = pts[i, c]
+                    near_lo = lo[node, c] - qc  # > 0 when the box lies above the query in column c
+                    near_hi = qc - hi[node, c]  # > 0 when it lies below
+                    if (near_lo >= r or near_hi >= r) if strict else (near_lo > r or near_hi > r):
+                        beyond = True
+                        break
+                    if inside:
+                        far_lo = qc - lo[node, c]
+                        far_hi = hi[node, c] - qc
+                        if (far_lo >= r or far_hi >= r) if strict else (far_lo > r or far_hi > r):
+                            inside = False
+                if beyond:
+                    continue
+                if inside:
+                    cnt += end[node] - start[node]
+                    continue
+                if left[node] < 0:
+                    for q in range(start[node], end[node]):
+                        ok = True
+                        for c in range(d):
+                            t = abs(pts[q, c] - pts[i, c])
+                            if (t >= r) if strict else (t > r):
+                                ok = False
+                                break
+                        cnt += ok
+                    continue
+                stack[top] = right[node]
+                stack[top + 1] = left[node]
+                top += 2
+            out[i] = cnt - 1  # the query itself
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _kd_knn(pts, var_of_col, n_vars, k, track, start, end, left, right, lo, hi):
+    """k-th neighbour distance (max-norm, the row itself excluded) of every row of the tree's ``pts``.
+
+    Depth-first search, nearer child first, pruning nodes whose box is at least the current k-th distance away.
+    Queries run in tree order. With ``track``, also the largest per-variable distance among the k neighbours.
+    """
+    n, d = pts.shape
+    eps = np.empty(n)
+    eps_var = np.zeros((n if track else 0, n_vars))
+    n_chunks = (n + _CHUNK - 1) // _CHUNK
+    for ch in prange(n_chunks):
+        stack = np.empty(256, np.int64)
+        sdist = np.empty(256)
+        best = np.empty(k)
+        best_i = np.empty(k, np.int64)
+        for i in range(ch * _CHUNK, min(n, (ch + 1) * _CHUNK)):
+            best[:] = np.inf
+            best_i[:] = -1
+            stack[0] = 0
+            sdist[0] = 0.0
+            top = 1
+            while top > 0:
+                top -= 1
+                node = stack[top]
+                if sdist[top] >= best[k - 1]:
+                    continue
+                if left[node] < 0:
+                    for q in range(start[node], end[node]):
+                        if q == i:
+                            continue
+                        kth = best[k - 1]
+                        dd = 0.0
+                        for c in range(d):
+                            t = abs(pts[q, c] - pts[i, c])
+                            if t > dd:
+                                dd = t
+                                if dd >= kth:
+                                    break
+                        if dd < kth:
+                            pos = k - 1
+                            while pos > 0 and best[pos - 1] > dd:
+                                best[pos] = best[pos - 1]
+                                best_i[pos] = best_i[pos - 1]
+                                pos -= 1
+                            best[pos] = dd
+                            best_i[pos] = q
+                    continue
+                lc = left[node]
+                rc = right[node]
+                dl = 0.0
+                dr = 0.0
+                for c in range(d):
+                    qc = pts[i, c]
+                    dl = max(dl, lo[lc, c] - qc, qc - hi[lc, c])
+                    dr = max(dr, lo[rc, c] - qc, qc - hi[rc, c])
+                if dl <= dr:  # pop the nearer child first
+                    stack[top] = rc
+                    sdist[top] = dr
+                    stack[top + 1] = lc
+                    sdist[top + 1] = dl
+                else:
+                    stack[top] = lc
+                    sdist[top] = dl
+                    stack[top + 1] = rc
+                    sdist[top + 1] = dr
+                top += 2
+            eps[i] = best[k - 1]
+            if track:
+                for q in range(k):
+                    j = best_i[q]
+                    for c in range(d):
+                        t = abs(pts[j, c] - pts[i, c])
+                        v = var_of_col[c]
+                        if t > eps_var[i, v]:
+                            eps_var[i, v] = t
+    return eps, eps_var
+
+
 @njit(parallel=True, cache=True)
 def _brute_counts(data_t, var_of_col, n_vars, sub_masks, k, mode):
     """Brute-force KSG counts over all pairs; ``data_t`` is the joint sample matrix transposed, (n_cols, n).
@@ -563,22 +783,15 @@ def _sweep_eps(joint, var_of_col, n_vars, k, track, workers, block=None):
 
 
 def _kdtree_eps(joint, var_of_col, n_vars, k, track, workers):
-    n = joint.shape[0]
-    tree = cKDTree(joint)
-    dist, idx = tree.query(joint, k=k + 1, p=np.inf, workers=workers)
-    eps = np.ascontiguousarray(dist[:, k])
+    perm, pts, *tree = _kd_build(joint, _KNN_LEAF)
+    with _numba_threads(workers):
+        eps_t, eps_var_t = _kd_knn(pts, var_of_col, n_vars, k, track, *tree)
+    eps = np.empty(joint.shape[0])
+    eps[perm] = eps_t
     if not track:
         return eps, None
-    # drop each row's own index (normally column 0; with duplicates it may sit anywhere or be pushed out)
-    own = idx == np.arange(n)[:, None]
-    no_own = ~own.any(axis=1)
-    own[no_own, k] = True
-    nbr = idx[~own].reshape(n, k)
-    eps_var = np.empty((n, n_vars))
-    for v in range(n_vars):
-        cols = var_of_col == v
-        diff = np.abs(joint[nbr][:, :, cols] - joint[:, None, cols]).max(axis=2)
-        eps_var[:, v] = diff.max(axis=1)
+    eps_var = np.empty_like(eps_var_t)
+    eps_var[perm] = eps_var_t
     return eps, eps_var
 
 
@@ -593,16 +806,11 @@ def _radius_counts(arr: np.ndarray, radius: np.ndarray, strict: bool, workers: i
         counts = np.empty_like(counts_sorted)
         counts[order] = counts_sorted
         return counts
-    tree = cKDTree(arr)
-    if strict:
-        r = np.nextafter(radius, 0.0)  # cKDTree counts d <= r; the largest double below eps turns it into d < eps
-        zero = radius <= 0.0
-        r[zero] = 0.0
-    else:
-        r = radius
-    counts = np.asarray(tree.query_ball_point(arr, r, p=np.inf, return_length=True, workers=workers), np.int64) - 1
-    if strict:
-        counts[zero] = 0
+    perm, pts, *tree = _kd_build(arr, _LEAF)
+    with _numba_threads(workers):
+        counts_tree = _kd_count(pts, np.ascontiguousarray(radius[perm]), strict, *tree)
+    counts = np.empty_like(counts_tree)
+    counts[perm] = counts_tree
     return counts
 
 

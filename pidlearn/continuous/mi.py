@@ -65,8 +65,8 @@ def mutual_information(
         Divide every column by its standard deviation first (as scikit-learn and JIDT do). MI is invariant to it,
         but the max-norm neighbourhoods of KSG are not: normalise when the variables have very different scales.
     algorithm : {"auto", "sweep", "kdtree", "brute"}, default "auto"
-        Neighbour search for KSG (all exact): a numba block sweep for joint dimension <= 2, scipy's cKDTree below
-        10 joint dimensions, numba brute force from 10 up while ``n_samples <= 30000``.
+        Neighbour search for KSG (all exact, same result): a numba block sweep for joint dimension <= 2, a numba
+        k-d tree above, numba brute force from 16 joint dimensions up while ``n_samples <= 30000``.
     workers : int, default -1
         Threads for the neighbour search and counts (-1: all).
     bias_correction : bool, default False
