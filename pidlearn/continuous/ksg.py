@@ -67,9 +67,16 @@ _BRUTE_MAX_N = 30_000
 # --------------------------------------------------------------------------------------------------------------------
 # threads
 # --------------------------------------------------------------------------------------------------------------------
-def _check_workers(workers) -> int:
+#: With ``workers=-1``, the O(N log N) KSG kernels run on one thread below this many samples: starting and
+#: synchronising threads costs more than it saves there, and far more on a machine whose cores are busy.
+_SERIAL_MAX_N = 20_000
+
+
+def _check_workers(workers, n_samples: int | None = None) -> int:
     if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers == 0 or workers < -1:
         raise ValueError(f"workers must be a positive integer or -1 (all cores), got {workers!r}")
+    if workers == -1 and n_samples is not None and n_samples < _SERIAL_MAX_N:
+        return 1
     return int(workers)
 
 
@@ -458,8 +465,41 @@ _KNN_LEAF = 8
 
 
 @njit(cache=True)
+def _select(x, perm, s, e, m, c):
+    """Reorder ``perm[s:e]`` so that ``x[perm[m], c]`` is the value of rank ``m - s`` in column ``c``, smaller or equal
+    values before it and larger or equal ones after (quickselect, median-of-three pivots; expected ``O(e - s)``)."""
+    lo = s
+    hi = e - 1
+    while hi > lo:
+        a = x[perm[lo], c]
+        b = x[perm[(lo + hi) >> 1], c]
+        d = x[perm[hi], c]
+        pivot = max(min(a, b), min(max(a, b), d))
+        i = lo
+        j = hi
+        while i <= j:
+            while x[perm[i], c] < pivot:
+                i += 1
+            while x[perm[j], c] > pivot:
+                j -= 1
+            if i <= j:
+                t = perm[i]
+                perm[i] = perm[j]
+                perm[j] = t
+                i += 1
+                j -= 1
+        if m <= j:
+            hi = j
+        elif m >= i:
+            lo = i
+        else:
+            return
+
+
+@njit(cache=True)
 def _kd_build(x, leaf):
-    """Balanced k-d tree over the rows of ``x`` (split at the median of the widest column, ``leaf`` rows per leaf).
+    """Balanced k-d tree over the rows of ``x`` (split at the median of the widest column by quickselect, ``leaf``
+    rows per leaf; ``O(N log N)``).
 
     Returns ``perm`` (tree order of the rows), ``pts = x[perm]``, and per node: ``start``/``end`` (its rows are
     ``pts[start:end]``), ``left``/``right`` children (-1 for a leaf) and the bounding box ``lo``/``hi``.
@@ -501,14 +541,8 @@ def _kd_build(x, leaf):
             if hi[node, c] - lo[node, c] > spread:
                 spread = hi[node, c] - lo[node, c]
                 best = c
-        seg = perm[s:e].copy()
-        key = np.empty(e - s)
-        for q in range(e - s):
-            key[q] = x[seg[q], best]
-        o = np.argsort(key)
-        for q in range(e - s):
-            perm[s + q] = seg[o[q]]
         mid = (s + e) // 2
+        _select(x, perm, s, e, mid, best)
         lc = n_nodes
         rc = n_nodes + 1
         n_nodes += 2
@@ -824,7 +858,7 @@ def knn_distances(
     """
     joint, var_of_col = _layout(variables)
     algo = _choose(algorithm, joint.shape[0], joint.shape[1])
-    workers = _check_workers(workers)
+    workers = _check_workers(workers, joint.shape[0])
     n_vars = len(variables)
     if algo == "sweep":
         return _sweep_eps(joint, var_of_col, n_vars, k, per_variable, workers)[:2]
@@ -867,7 +901,7 @@ def ksg_counts(
     joint, var_of_col = _layout(variables)
     n, dim = joint.shape
     algo = _choose(algorithm, n, dim)
-    workers = _check_workers(workers)
+    workers = _check_workers(workers, joint.shape[0])
     n_vars = len(variables)
     if algo == "brute":
         masks = np.array([sum(1 << v for v in s) for s in subspaces], dtype=np.int64)

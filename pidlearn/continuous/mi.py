@@ -68,7 +68,8 @@ def mutual_information(
         Neighbour search for KSG (all exact, same result): a numba block sweep for joint dimension <= 2, a numba
         k-d tree above, numba brute force from 16 joint dimensions up while ``n_samples <= 30000``.
     workers : int, default -1
-        Threads for the neighbour search and counts (-1: all).
+        Threads for the neighbour search and counts (-1: all cores from 20000 samples up, one thread below, where
+        thread start-up and synchronisation cost more than they save). Results do not depend on it.
     bias_correction : bool, default False
         Gaussian and copula only: subtract the analytic bias of each Gaussian entropy (Ince et al. 2017).
 
