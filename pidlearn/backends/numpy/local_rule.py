@@ -25,13 +25,15 @@ where ``E_β(u)`` is the set of cells that agree with ``u`` on some source set o
 
 Evaluation on the batch (never on the ``K^n × 2`` joint)
 ---------------------------------------------------------
-Per neuron, sample and target value: the marginal masses ``P(S_h = s_{b,h}, y)`` of all source sets ``h`` are read
-from small scatter tables; the superset Möbius transform of the estimator core (:mod:`pidlearn.sxpid`) turns them
-into the masses ``W_y[g]`` of cells that agree with ``s_b`` on exactly the sources in ``g``; ``D_β = Σ_{g ∈ ↑β} W[g]``
-is summed down the lattice's spanning tree of covers (``Lattice._cover_parent`` / ``_cover_added``, as the core
-does). ``Σ_β w_β A_β`` is the adjoint of the same three linear maps, applied in reverse: up the cover tree, the
-transposed (subset) Möbius transform, and a scatter of each sample's adjoint masses into the same tables, read back
-at every sample's cells. Cost per neuron: ``O(B (2^n · n + n_atoms))`` plus the tables' size.
+``D_β`` depends only on the cell, so everything runs per neuron on its *occupied cells* (at most ``B``), weighted
+by their masses ``P(s, y)``: the marginal masses ``P(S_h = s_h, y)`` of all source sets ``h`` are read from small
+scatter tables; the superset Möbius transform of the estimator core (``pidlearn.sxpid._superset_moebius``) turns
+them into the masses ``W_y[g]`` of cells that agree with ``s`` on exactly the sources in ``g``; ``D_β = Σ_{g ∈ ↑β}
+W[g]`` is summed down the lattice's spanning tree of covers (``Lattice._cover_parent`` / ``_cover_added``, as the
+core does). ``Σ_β w_β A_β`` is the adjoint of the same three linear maps, applied in reverse: up the cover tree, the
+transposed (subset) Möbius transform — the core's superset kernel on complemented set indices — and a scatter of
+each cell's adjoint masses into the same tables, read back at every cell. Cost per neuron:
+``O(cells · (2^n · n + n_atoms))`` plus the tables' size.
 
 References
 ----------
@@ -108,19 +110,6 @@ def goal_weights(goal, n_sources: int) -> tuple[np.ndarray, float, np.ndarray, f
 # numba kernels (clean inputs: theta (B, N) float64 in (0, 1), bins (B, N, n) int64 in range)
 # --------------------------------------------------------------------------------------------------------------------
 @njit(cache=True)
-def _subset_moebius(c):
-    """In place, per row: ``A[h] = Σ_{g ⊆ h} (-1)^{|h∖g|} C[g]`` — the transpose of ``sxpid._superset_moebius``."""
-    rows, n_masks = c.shape
-    bit = 1
-    while bit < n_masks:
-        for r in range(rows):
-            for g in range(n_masks):
-                if g & bit:
-                    c[r, g] -= c[r, g ^ bit]
-        bit <<= 1
-
-
-@njit(cache=True)
 def _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, buf, grad, red_t, red_s):
     """Goal gradient of neuron ``j`` into ``grad[:, j]``; ``Σ_{s,y} P(s,y) log D_β(s,y)`` and ``Σ_s P(s) log D_β(s)``
     into ``red_t`` / ``red_s`` for the antichains with ``active``. Returns ``P(Y = 0), P(Y = 1)``.
@@ -196,13 +185,15 @@ def _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, b
             for g in range(n_masks):
                 mass[y, g] = 0.0
             for a in range(n_atoms):
-                mass[y, added[a]] += back[y, a]
+                mass[y, full ^ added[a]] += back[y, a]  # complemented index, see below
                 if parent[a] >= 0:
                     back[y, parent[a]] += back[y, a]
-        _subset_moebius(mass)  # adjoint of the superset transform
+        # adjoint of the superset transform = the subset transform A[h] = Σ_{g⊆h} (−1)^{|h∖g|} C[g]; on complemented
+        # indices (x = full ^ g) it is the superset transform again, so the core's kernel serves both directions
+        _superset_moebius(mass)
         for h in range(1, n_masks):
-            adj[keys[b, h], 0] += mass[0, h]
-            adj[keys[b, h], 1] += mass[1, h]
+            adj[keys[b, h], 0] += mass[0, full ^ h]
+            adj[keys[b, h], 1] += mass[1, full ^ h]
     scale = inv_b / _LOG2
     for c in range(n_cells):
         b = rep[c]
