@@ -52,6 +52,13 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default per data type")
     p.add_argument("--beta", type=float, default=0.0, help="weight of I(T_k; T_{k-1}) in each module's loss")
+    p.add_argument(
+        "--head-epochs",
+        type=int,
+        default=0,
+        metavar="E",
+        help="asynchronous: epochs of the head alone on the trained modules afterwards (default 0)",
+    )
     p.add_argument("--baseline", action="store_true", help="also train the same network with backprop")
     p.add_argument("--train-size", type=int, metavar="N", help="vector/grid: use the first N training images")
     p.add_argument("--hidden", type=int, metavar="H", help="width (vector/node/graph) or first conv channels (grid)")
@@ -66,6 +73,8 @@ def add_parser(subparsers) -> None:
 def _check(args) -> None:
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.head_epochs < 0:
+        raise ValueError(f"--head-epochs must be >= 0, got {args.head_epochs}")
     if args.beta < 0:
         raise ValueError(f"--beta must be >= 0, got {args.beta}")
     if args.train_size is not None and args.train_size < 2:
@@ -99,6 +108,7 @@ def run(args) -> int:
         baseline=args.baseline,
         seed=args.seed,
         beta=args.beta,
+        head_epochs=args.head_epochs,
         train_size=args.train_size,
         hidden=args.hidden,
         folds=args.folds,

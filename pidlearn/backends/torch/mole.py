@@ -502,6 +502,10 @@ class MOLE(_StackTrainer):
     batch_size : int, default 256
     lr, weight_decay : float
         Adam settings of every module (with its objective's parameters) and of the head.
+    head_epochs : int, default 0
+        Asynchronous: epochs of the head alone on the frozen modules after ``epochs`` (the head trained together
+        with the modules chases a moving representation and lags: MNIST MLP, 4096 images, 3 epochs: 82 % against
+        87 % for a head refitted on the same frozen features). Sequential: the head stage's length when > 0.
     patience, min_delta : sequential schedule: a module stops when its mean training I(T_k; Y) has not improved by
         ``min_delta`` bits for ``patience`` epochs (or after ``epochs`` epochs).
     seed : int, default 0
@@ -531,6 +535,7 @@ class MOLE(_StackTrainer):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         head_lr: float | None = None,
+        head_epochs: int = 0,
         patience: int = 3,
         min_delta: float = 1e-3,
         seed: int = 0,
@@ -558,6 +563,9 @@ class MOLE(_StackTrainer):
         self._beta_mi = RenyiMI(getattr(base, "alpha", 1.01))
         self.head_lr = float(head_lr or lr)
         self.patience, self.min_delta = int(patience), float(min_delta)
+        if isinstance(head_epochs, bool) or not isinstance(head_epochs, numbers.Integral) or head_epochs < 0:
+            raise ValueError(f"head_epochs must be a non-negative integer, got {head_epochs!r}")
+        self.head_epochs = int(head_epochs)
         self.stage = 0  # sequential: index of the module in training, len(modules) = the head
         self.stage_epochs = 0
         self.best = -math.inf
@@ -669,7 +677,13 @@ class MOLE(_StackTrainer):
                     loss.backward()
                     opt.step()
             return {"stage": k, "mi": {name: mi_sum}}
+        return self._epoch_head(batches, desc)
+
+    def _epoch_head(self, batches, desc: str) -> dict:
+        """One epoch of the head alone on the frozen (eval-mode) modules."""
+        self._train_mode(False)
         self.head.train(True)
+        k, n = len(self.modules), len(batches)
         opt = self.optimizers["head"]
         head_loss = 0.0
         for inp, y in _progress(batches, self.progress, desc):
@@ -711,7 +725,8 @@ class MOLE(_StackTrainer):
         ----------
         data : (x, y) tensors, a list of (input, labels) batches, or a callable ``f(generator) -> batches``
         epochs : int
-            Asynchronous: total epochs. Sequential: the most epochs per module and for the head.
+            Asynchronous: epochs of all modules and the head together (then ``head_epochs`` of the head alone).
+            Sequential: the most epochs per module, and for the head (``head_epochs`` when that is > 0).
         eval_sets : dict name -> data, optional
             Accuracy after every ``eval_every`` epochs (sequential: only while the head trains) and at the end.
         checkpoint : path, optional
@@ -726,15 +741,17 @@ class MOLE(_StackTrainer):
         while not self._done(epochs) and (stop_after is None or self.epoch - start < stop_after):
             t0 = time.perf_counter()
             batches = self._batches(data, train=True)
-            if self.schedule == "asynchronous":
+            if self.schedule == "asynchronous" and self.epoch < epochs:
                 record = self._epoch_asynchronous(batches)
+            elif self.schedule == "asynchronous":  # the head alone on the trained modules
+                record = self._epoch_head(batches, f"epoch {self.epoch + 1} (head)")
             else:
                 record = self._epoch_sequential(batches)
                 self._advance_stage(record, epochs)
             self.epoch += 1
             record["epoch"] = self.epoch
             record["seconds"] = time.perf_counter() - t0
-            head_trains = self.schedule == "asynchronous" or record["stage"] == "head"
+            head_trains = record["stage"] in ("all", "head")
             last = self._done(epochs)
             if eval_sets and head_trains and (last or self.epoch % max(1, eval_every) == 0):
                 self._evaluate(record, eval_sets)
@@ -749,8 +766,8 @@ class MOLE(_StackTrainer):
 
     def _done(self, epochs: int) -> bool:
         if self.schedule == "asynchronous":
-            return self.epoch >= epochs
-        return self.stage == len(self.modules) and self.stage_epochs >= epochs
+            return self.epoch >= epochs + self.head_epochs
+        return self.stage == len(self.modules) and self.stage_epochs >= (self.head_epochs or epochs)
 
     @torch.no_grad()
     def mutual_information(self, inp, y) -> list[float]:

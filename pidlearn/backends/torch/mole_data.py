@@ -237,7 +237,9 @@ def build_network(data_type: str, in_features: int, n_classes: int, hidden: int)
     raise ValueError(f"data type must be one of {DATA_TYPES}, got {data_type!r}")
 
 
-def _trainers(data_type, in_features, n_classes, cfg, *, seed, objective, schedule, beta, baseline, progress):
+def _trainers(
+    data_type, in_features, n_classes, cfg, *, seed, objective, schedule, beta, baseline, progress, head_epochs=0
+):
     common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"], "seed": seed}
     torch.manual_seed(seed)
     mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"])
@@ -249,6 +251,7 @@ def _trainers(data_type, in_features, n_classes, cfg, *, seed, objective, schedu
         beta=beta,
         schedule=schedule,
         head_lr=cfg["head_lr"],
+        head_epochs=head_epochs,
         progress=progress,
         **common,
     )
@@ -290,6 +293,7 @@ def run_experiment(
     batch_size: int | None = None,
     lr: float | None = None,
     head_lr: float | None = None,
+    head_epochs: int = 0,
     folds: int | None = None,
     progress: bool = False,
 ) -> dict:
@@ -306,6 +310,7 @@ def run_experiment(
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     kw = {"seed": seed, "objective": objective, "schedule": schedule, "beta": beta, "baseline": baseline}
+    kw["head_epochs"] = head_epochs
     result = {
         "data_type": data_type,
         "dataset": dataset,
@@ -314,6 +319,7 @@ def run_experiment(
         "epochs": epochs,
         "seed": seed,
         "beta": beta,
+        "head_epochs": head_epochs,
         "settings": cfg,
     }
     t0 = time.perf_counter()
