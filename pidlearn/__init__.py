@@ -9,6 +9,8 @@ and information-theoretic local learning. Submodules are imported lazily, so ``i
   :func:`pidlearn.pid` — the same call for other PID measures (through dit).
 * :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
 * :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
+* :func:`pidlearn.batch_sxpid` — SxPID of many variable tuples of one data matrix, serial or on Dask;
+  :mod:`pidlearn.bench` — estimator benchmarks against ground truth (``pidlearn bench``).
 """
 
 from __future__ import annotations
@@ -17,13 +19,14 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"discrete", "continuous", "lattice", "sxpid", "results", "measures", "datasets", "backends"}
+_SUBMODULES = {"discrete", "continuous", "lattice", "sxpid", "results", "measures", "datasets", "backends", "bench"}
 # ``pidlearn.sxpid`` is the module pidlearn/sxpid.py, made callable (``pidlearn.sxpid(target, sources)``), so that
 # the name means the same thing whether or not the submodule was imported first.
 _FUNCTIONS = {
     "sxpid_from_pmf": ("sxpid", "sxpid_from_pmf"),
     "pid": ("measures", "pid"),
     "PIDResult": ("results", "PIDResult"),
+    "batch_sxpid": ("bench.batch", "batch_sxpid"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
