@@ -46,9 +46,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), default="asynchronous")
     p.add_argument(
         "--objective",
-        choices=("renyi", "renyi2", "infonce"),
+        choices=("renyi", "renyi2", "renyi-norm", "infonce"),
         default="renyi",
-        help="renyi: alpha = 1.01 (eigvalsh); renyi2: alpha = 2 (Frobenius); infonce: contrastive bound",
+        help="renyi: alpha = 1.01 (eigvalsh); renyi2: alpha = 2 (Frobenius); renyi-norm: alpha = 1.01 on unit-length "
+        "rows; infonce: contrastive bound",
     )
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default per data type")
     p.add_argument("--beta", type=float, default=0.0, help="weight of I(T_k; T_{k-1}) in each module's loss")

@@ -95,6 +95,16 @@ def test_mi_bounds_and_label_ceiling():
     assert nce <= math.log2(256) + 1e-6
 
 
+def test_normalised_objective_sees_directions_only():
+    x, y = _blobs(64)
+    x = x.double()
+    obj = M.make_objective("renyi-norm")
+    assert obj.normalize and obj.alpha == 1.01
+    assert abs(float(obj(x, y)) - float(obj(7.0 * x, y))) < 1e-9
+    assert torch.allclose(obj.gram(x), obj.gram(7.0 * x), atol=1e-12)
+    assert not torch.allclose(obj.gram(x), obj.gram(x + 5.0), atol=1e-3)
+
+
 # ------------------------------------------------------------------------------------------------------------------
 # gradient isolation
 def test_no_gradient_reaches_the_previous_module():

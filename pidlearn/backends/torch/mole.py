@@ -64,7 +64,7 @@ __all__ = [
 #: Kernel width rules (besides a positive number). ``knn``, ``silverman`` and ``sqrt_d`` are those of the NumPy module.
 SIGMA_RULES = ("knn", "knn_median", "silverman", "sqrt_d")
 SCHEDULES = ("asynchronous", "sequential")
-OBJECTIVES = ("renyi", "renyi2", "infonce")
+OBJECTIVES = ("renyi", "renyi2", "renyi-norm", "infonce")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -249,9 +249,19 @@ class RenyiMI(nn.Module):
     n_neighbors : int, default 10
     min_sigma : float, default 1e-3
         Floor of the width (a representation collapsing onto class points drives the k-NN width to 0).
+    normalize : bool, default False
+        Scale every representation row to unit length before the kernel (the kernel then sees angles only).
     """
 
-    def __init__(self, alpha: float = 1.01, sigma="knn", *, n_neighbors: int = 10, min_sigma: float = 1e-3):
+    def __init__(
+        self,
+        alpha: float = 1.01,
+        sigma="knn",
+        *,
+        n_neighbors: int = 10,
+        min_sigma: float = 1e-3,
+        normalize: bool = False,
+    ):
         super().__init__()
         self.alpha = _check_alpha(alpha)
         if isinstance(sigma, str) or isinstance(sigma, bool) or not isinstance(sigma, numbers.Real):
@@ -260,8 +270,11 @@ class RenyiMI(nn.Module):
         else:
             kernel_width(None, sigma)  # a number: checks it is positive
         self.sigma, self.n_neighbors, self.min_sigma = sigma, n_neighbors, float(min_sigma)
+        self.normalize = bool(normalize)
 
     def gram(self, t: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            t = F.normalize(_flat(t, "t"), dim=1)
         return gaussian_gram(t, self.sigma, n_neighbors=self.n_neighbors, min_sigma=self.min_sigma)
 
     def forward(self, t: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -277,7 +290,7 @@ class RenyiMI(nn.Module):
         return _mi_from_grams(self.gram(a), self.gram(b).to(a.dtype), self.alpha) / math.log(2)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}, sigma={self.sigma!r}, n_neighbors={self.n_neighbors}"
+        return f"alpha={self.alpha}, sigma={self.sigma!r}, n_neighbors={self.n_neighbors}, normalize={self.normalize}"
 
 
 class InfoNCE(nn.Module):
@@ -307,13 +320,19 @@ class InfoNCE(nn.Module):
 
 
 def make_objective(objective, n_classes: int | None = None) -> nn.Module:
-    """``"renyi"`` (α = 1.01), ``"renyi2"`` (α = 2), ``"infonce"`` or an objective module (returned as is)."""
+    """An objective module from its name, or an objective module (returned as is).
+
+    ``"renyi"``: Rényi α = 1.01, k-NN width; ``"renyi2"``: α = 2; ``"renyi-norm"``: α = 1.01 on unit-length rows;
+    ``"infonce"``: :class:`InfoNCE` (needs ``n_classes``).
+    """
     if isinstance(objective, nn.Module):
         return objective
     if objective == "renyi":
         return RenyiMI(1.01)
     if objective == "renyi2":
         return RenyiMI(2.0)
+    if objective == "renyi-norm":
+        return RenyiMI(1.01, normalize=True)
     if objective == "infonce":
         if n_classes is None:
             raise ValueError("objective 'infonce' needs n_classes")
@@ -489,7 +508,7 @@ class MOLE(_StackTrainer):
     ----------
     modules : nn.Sequential, list of nn.Module
         The stack; module ``k`` takes module ``k − 1``'s output (tensors, or :class:`graph.GraphBatch` for graphs).
-    objective : {"renyi", "renyi2", "infonce"} or nn.Module, default "renyi"
+    objective : {"renyi", "renyi2", "renyi-norm", "infonce"} or nn.Module, default "renyi"
         Estimator of I(T_k; Y), called as ``objective(t, labels)`` in bits; copied for every module.
     head : nn.Module, optional
         Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
