@@ -68,7 +68,22 @@ MAX_SAMPLES = 20_000
 
 
 def kernel_width(x, rule: str = "knn", *, n_neighbors: int = 10) -> float:
-    """Gaussian kernel width ``σ`` for samples ``x`` (n, d) by a rule of thumb (see the module docstring)."""
+    """Gaussian kernel width ``σ`` for samples ``x`` by a rule of thumb.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,) or (n_samples, n_dims)
+    rule : {"knn", "silverman", "sqrt_d"}, default "knn"
+        ``"knn"``: mean Euclidean distance to the ``n_neighbors`` nearest other samples, averaged over samples;
+        ``"silverman"``: ``s̄ (4 / ((d + 2) N))^{1/(d + 4)}``; ``"sqrt_d"``: ``s̄ √d`` (``s̄`` the mean column
+        standard deviation, ``ddof = 1``).
+    n_neighbors : int, default 10
+
+    Returns
+    -------
+    float
+        ``σ > 0``; a ``ValueError`` when the rule gives 0 (duplicated or constant samples).
+    """
     x = as_continuous(x, "x")
     return _width(x, rule, n_neighbors)
 
@@ -96,9 +111,22 @@ def _width(x: np.ndarray, rule, n_neighbors: int) -> float:
 
 
 def gram_matrix(x, sigma=None, *, kernel: str = "gaussian", n_neighbors: int = 10) -> np.ndarray:
-    """Gram matrix ``K`` (n, n) of the Gaussian kernel (width ``sigma`` or a rule) or the delta kernel.
+    """Gram matrix ``K`` (n, n) of the Gaussian kernel or the delta kernel.
 
-    ``K`` is returned unnormalised; ``A = K / trace(K)``.
+    Parameters
+    ----------
+    x : array-like of shape (n_samples,) or (n_samples, n_dims)
+        Real samples (Gaussian kernel) or labels (delta kernel).
+    sigma : float or {"knn", "silverman", "sqrt_d"}, optional
+        Gaussian width, or a rule of :func:`kernel_width`; ``None`` means ``"knn"``.
+    kernel : {"gaussian", "delta"}, default "gaussian"
+        ``exp(−‖x_i − x_j‖² / (2σ²))`` or ``1[x_i = x_j]``.
+    n_neighbors : int, default 10
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_samples)
+        ``K`` unnormalised; the matrix-based entropies use ``A = K / trace(K)``.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -120,10 +148,24 @@ def _gaussian_gram(x: np.ndarray, sigma, n_neighbors: int) -> np.ndarray:
 
 
 def matrix_entropy(a, alpha: float = 1.01, *, base: float = 2) -> float:
-    """Rényi α-entropy ``S_α(A)`` of a symmetric positive semi-definite matrix, normalised here to unit trace.
+    """Rényi α-entropy ``S_α(A) = 1/(1 − α) log Σ_i λ_i(A)^α`` of a symmetric positive semi-definite matrix.
 
-    α = 2 uses ``−log ‖A‖²_F``; α = 1 the von Neumann entropy ``−Σ λ log λ``; any other α > 0 the eigenvalues
-    (``numpy.linalg.eigvalsh``; eigenvalues below ``λ_max · N · machine epsilon`` count as 0).
+    Parameters
+    ----------
+    a : array-like of shape (n, n)
+        E.g. a Gram matrix; it is normalised here to unit trace.
+    alpha : float, default 1.01
+        α = 2 uses ``−log ‖A‖²_F``; α = 1 the von Neumann entropy ``−Σ λ log λ``; any other α > 0 the eigenvalues
+        (``numpy.linalg.eigvalsh``; eigenvalues below ``λ_max · N · machine epsilon`` count as 0).
+    base : float, default 2
+
+    Returns
+    -------
+    float
+
+    References
+    ----------
+    L. G. Sanchez Giraldo, M. Rao and J. C. Príncipe, IEEE Trans. Inf. Theory 61(1), 535–548 (2015).
     """
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] != a.shape[1]:
@@ -231,9 +273,24 @@ def renyi_entropy(
 def renyi_joint_entropy(
     *xs, alpha: float = 1.01, sigma=None, kernel="gaussian", base: float = 2, n_neighbors: int = 10
 ) -> float:
-    """Joint matrix-based Rényi entropy ``S_α(A_1, ..., A_C) = S_α(A_1∘...∘A_C / tr(A_1∘...∘A_C))`` (Yu et al.).
+    """Joint matrix-based Rényi entropy ``S_α(A_1, ..., A_C) = S_α(A_1∘...∘A_C / tr(A_1∘...∘A_C))``.
 
-    ``sigma`` and ``kernel`` may be single values or one per variable.
+    Parameters
+    ----------
+    *xs : array-likes of shape (n_samples,) or (n_samples, n_dims)
+        One per variable, same number of samples.
+    alpha, base, n_neighbors : see :func:`renyi_entropy`
+    sigma, kernel : single values or one per variable (see :func:`renyi_mutual_information`)
+
+    Returns
+    -------
+    float
+        At least the largest of the marginal entropies (Sanchez Giraldo et al. 2015; Yu et al. 2020).
+
+    References
+    ----------
+    S. Yu, L. G. Sanchez Giraldo, R. Jenssen and J. C. Príncipe, IEEE Trans. Pattern Anal. Mach. Intell. 42(11),
+    2960–2966 (2020).
     """
     alpha = check_positive_float(alpha, "alpha")
     b = check_base(base)
