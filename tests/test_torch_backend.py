@@ -441,3 +441,15 @@ def test_package_reexports_the_api():
     import pidlearn.backends.torch as pt
 
     assert pt.InfomorphicLayer is InfomorphicLayer and pt.sxpid_atoms is sxpid_atoms and pt.Trainer is Trainer
+
+
+def test_theta_outside_the_open_unit_interval_is_a_clear_error():
+    from pidlearn.backends.torch.functional import sample_sxpid_goal
+
+    bins = torch.zeros(4, 2, 2, dtype=torch.int64)
+    theta = torch.tensor([[0.5, 1.0], [0.5, 0.2], [0.5, 0.3], [0.5, 0.4]])
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        sample_sxpid_atoms(theta, bins, 2)
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        sample_sxpid_goal(theta, bins, 2, [1.0, 0, 0, 0])
+    assert soft_joint(theta, bins, 2).shape == (2, 2, 2, 2)  # the dense joint accepts 0 and 1

@@ -286,9 +286,21 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
     A. Makkeh et al., PNAS (2025), arXiv:2306.02149 (soft joint of infomorphic neurons).
     """
     n_bins = _check_samples(theta, bins, n_bins)
+    _check_open_unit(theta)
     c, mob = _matrices(len(n_bins), theta.dtype, theta.device)
     red, p_t = _sample_redundancy(theta, bins, n_bins, c)
     return _atoms_from_redundancy(red, p_t, mob)
+
+
+def _check_open_unit(theta: torch.Tensor) -> None:
+    if theta.numel():
+        with torch.no_grad():
+            low, high = float(theta.min()), float(theta.max())
+        if not (0.0 < low and high < 1.0):
+            raise ValueError(
+                f"theta must lie strictly between 0 and 1 (got values in [{low}, {high}]): an output value with "
+                "probability 0 has no pointwise information; clamp theta, e.g. to [1e-6, 1 - 1e-6]"
+            )
 
 
 def _sample_redundancy(theta, bins, n_bins, c) -> tuple[torch.Tensor, torch.Tensor]:
@@ -347,6 +359,7 @@ def sample_sxpid_goal(theta: torch.Tensor, bins: torch.Tensor, n_bins, gamma, ga
     Tensor, shape (neurons,)
     """
     n_bins = _check_samples(theta, bins, n_bins)
+    _check_open_unit(theta)
     n = len(n_bins)
     gamma = tuple(float(g) for g in (gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma))
     if len(gamma) != lattice(n).n_atoms:
