@@ -94,7 +94,7 @@ def run(args) -> int:
     if args.list:
         return _list(args)
     from pidlearn.bench import FULL, QUICK, dask_client, run_grid, summarize
-    from pidlearn.bench.runner import Grid, summary_markdown
+    from pidlearn.bench.runner import Grid, per_task_markdown, summary_markdown
 
     base = QUICK if args.quick else FULL
     grid = Grid(
@@ -129,7 +129,15 @@ def run(args) -> int:
             skip=grid.skip,
         )
     summary = summarize(rows)
-    (out / "summary.md").write_text(summary_markdown(summary) + "\n")
+    sizes = ", ".join(map(str, grid.sizes))
+    (out / "summary.md").write_text(
+        f"Grid: {len(tasks)} tasks, sizes {sizes}, seeds {', '.join(map(str, grid.seeds))}; {backend}.\n\n"
+        + summary_markdown(summary)
+        + "\n\n"
+        + per_task_markdown(rows, field="error")
+        + "\n"
+        + per_task_markdown(rows, field="seconds")
+    )
     figures = {}
     if not args.no_plots:
         from pidlearn.bench.plots import save_figures

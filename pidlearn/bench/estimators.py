@@ -223,7 +223,7 @@ def _build() -> dict[str, Estimator]:
                 "pidlearn-renyi",
                 ("continuous-mi",),
                 _renyi,
-                max_n=1000,
+                max_n=300,
                 description="matrix-based Rényi MI, α = 1.01 (not Shannon MI: shown for its behaviour)",
             )
         )

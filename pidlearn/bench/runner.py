@@ -36,9 +36,11 @@ __all__ = [
     "Grid",
     "grid_cells",
     "load_results",
+    "per_task_markdown",
     "run_cell",
     "run_grid",
     "summarize",
+    "summary_markdown",
 ]
 
 #: Columns of a result row, in file order.
@@ -445,3 +447,36 @@ def summary_markdown(summary: Sequence[dict]) -> str:
             f"| {_fmt(s['max_atom_error_at_n_max'], '.4f')} | {_fmt(s['median_seconds_at_n_max'] * 1e3, '.2f')} ms |"
         )
     return "\n".join(lines)
+
+
+def per_task_markdown(rows: Sequence[dict], *, field: str = "error") -> str:
+    """Per kind of task, a Markdown table task × estimator at each task's largest N: the mean ``|error|`` over seeds
+    (``field="error"``, bits; the truth in the first column), or the median ``seconds`` (``field="seconds"``, ms)."""
+    if field not in ("error", "seconds"):
+        raise ValueError(f"field must be 'error' or 'seconds', got {field!r}")
+    ok = [r for r in rows if r["status"] == "ok"]
+    out = []
+    for kind in dict.fromkeys(r["kind"] for r in ok):
+        krs = [r for r in ok if r["kind"] == kind]
+        ests = list(dict.fromkeys(r["estimator"] for r in krs))
+        what = "mean |error| (bits)" if field == "error" else "median time (ms)"
+        out.append(f"**{kind}**, {what} at the largest N of each estimator and task\n")
+        head = "| task | truth (bits) | " + " | ".join(ests) + " |"
+        out += [head.replace("|error|", "\\|error\\|"), "|---" * (len(ests) + 2) + "|"]
+        for task in dict.fromkeys(r["task"] for r in krs):
+            cells = []
+            trs = [r for r in krs if r["task"] == task]
+            for est in ests:
+                ers = [r for r in trs if r["estimator"] == est]
+                if not ers:
+                    cells.append("")
+                    continue
+                n_max = max(r["n"] for r in ers)
+                at = [r for r in ers if r["n"] == n_max]
+                if field == "error":
+                    cells.append(f"{np.mean([abs(r['error']) for r in at]):.4f}")
+                else:
+                    cells.append(f"{np.median([r['seconds'] for r in at]) * 1e3:.2f}")
+            out.append(f"| {task} | {trs[0]['truth']:.4f} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
