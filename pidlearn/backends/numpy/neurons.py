@@ -341,7 +341,7 @@ class InfomorphicLayer:
         return {k: v.copy() for k, v in self.params.items()}
 
     def load_state_dict(self, state) -> None:
-        """Set the parameters from a mapping of arrays (e.g. a torch layer's ``state_dict`` turned into NumPy)."""
+        """Set the parameters (in place) from a mapping of arrays, e.g. a torch layer's ``state_dict`` as NumPy."""
         missing = set(self.params) - set(state)
         if missing:
             raise KeyError(f"state lacks {sorted(missing)}")
@@ -349,7 +349,7 @@ class InfomorphicLayer:
             arr = np.asarray(state[k])
             if arr.shape != v.shape:
                 raise ValueError(f"{k}: expected shape {v.shape}, got {arr.shape}")
-            self.params[k] = arr.astype(self.dtype, copy=True)
+            v[...] = arr  # in place: optimisers holding the arrays stay attached
 
     def __repr__(self) -> str:
         return (

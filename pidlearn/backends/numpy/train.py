@@ -327,12 +327,9 @@ class Trainer:
 
     def load_state_dict(self, state) -> None:
         self.network.load_state_dict({k[8:]: v for k, v in state.items() if k.startswith("network.")})
-        for name, layer in self.network.layers().items():  # the optimisers hold the (replaced) parameter arrays
-            opt = Adam(layer.params, self.optimizers[name].lr, self.optimizers[name].betas,
-                       self.optimizers[name].eps, self.optimizers[name].weight_decay)  # fmt: skip
+        for name, opt in self.optimizers.items():
             prefix = f"optimizer.{name}."
             opt.load_state_dict({k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)})
-            self.optimizers[name] = opt
         self.rng.bit_generator.state = json.loads(str(state["rng"]))
         self.epoch = int(state["epoch"])
         self.seed = int(state["seed"])
