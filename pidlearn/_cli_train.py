@@ -47,7 +47,8 @@ def add_parser(subparsers) -> None:
         "--goal",
         metavar="PRESET",
         help="goal preset of the hidden/unsupervised neurons (supervised default trivariate_optimised; "
-        "a 2-source preset such as context_heuristic makes a bivariate layer)",
+        "a 2-source preset such as context_heuristic makes a bivariate layer); with --hidden 0 the goal of the "
+        "single layer (default readout)",
     )
     p.add_argument(
         "--epochs",
@@ -124,11 +125,12 @@ def _supervised(args, torch):
     sets, source = _load(args)
     data = _tensors(sets)
     x, y = data["train"]
+    # --goal is the hidden neurons' goal; without hidden neurons it is the single layer's (the readout's) goal
     goal = args.goal or _DEFAULT_GOAL["supervised"]
-    if args.hidden:
-        preset(goal)  # an unknown preset fails here, with the list of presets
+    readout_goal = args.goal if (args.goal and not args.hidden) else "readout"
+    preset(goal if args.hidden else readout_goal)  # an unknown preset fails here, with the list of presets
     torch.manual_seed(args.seed)
-    net = InfomorphicNetwork(n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal)
+    net = InfomorphicNetwork(n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal)
     trainer = Trainer(net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     if args.checkpoint:
         from pathlib import Path
@@ -144,7 +146,7 @@ def _supervised(args, torch):
         "data": source,
         "hidden": args.hidden,
         "goal": goal if args.hidden else None,
-        "readout_goal": "readout",
+        "readout_goal": readout_goal,
         "test_accuracy": last["accuracy"]["test"],
         "validation_accuracy": last["accuracy"].get("validation"),
         "accuracy_per_epoch": [h["accuracy"]["test"] for h in trainer.history],
@@ -152,7 +154,11 @@ def _supervised(args, torch):
     }
     head = (
         f"supervised, {source}: "
-        + (f"{args.hidden} hidden neurons ({goal}) + readout" if args.hidden else "single infomorphic layer")
+        + (
+            f"{args.hidden} hidden neurons ({goal}) + readout"
+            if args.hidden
+            else f"single infomorphic layer ({readout_goal})"
+        )
         + f"\ntest accuracy after {trainer.epoch} epochs: {100 * payload['test_accuracy']:.2f} %"
     )
     if payload["validation_accuracy"] is not None:

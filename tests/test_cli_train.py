@@ -69,3 +69,10 @@ def test_checkpoint_resume_and_mismatch(capsys, tmp_path):
     assert rc == 0 and res["accuracy_per_epoch"][0] == first["test_accuracy"] and len(res["accuracy_per_epoch"]) == 2
     rc, res = _json(capsys, ["--hidden", "5", "--epochs", "3", "--checkpoint", str(ckpt), "--plot", "none"])
     assert rc == 2 and "does not match" in res["error"]
+
+
+def test_goal_of_the_single_layer(capsys):
+    rc, res = _json(capsys, ["--hidden", "0", "--goal", "context_heuristic", "--epochs", "1", "--plot", "none"])
+    assert rc == 0 and res["readout_goal"] == "context_heuristic" and res["goal"] is None
+    rc, res = _json(capsys, ["--hidden", "0", "--goal", "trivariate_optimised", "--epochs", "1", "--plot", "none"])
+    assert rc == 2 and "defined for 3 sources" in res["error"]
