@@ -215,6 +215,7 @@ def test_cli_numpy_backend_runs_without_torch():
     assert res["backend"] == "numpy" and res["epochs"] == 2 and res["seconds"] > 0
     assert {"test_accuracy", "accuracy_per_epoch", "atoms", "hidden", "goal"} <= set(res)
     assert res["test_accuracy"] > 0.5  # bundled subset, 2 epochs; chance is 0.1
+    assert res["readout_goal"] == "readout" and res["goal"] is None
     assert set(res["atoms"]["readout"]) == {"{1}{2}", "{1}", "{2}", "{12}", "H_res"}
 
 

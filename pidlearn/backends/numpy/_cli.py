@@ -39,10 +39,13 @@ def _supervised(args):
         xs, mean, std = standardise(x, mean, std)
         data[name] = (xs, np.asarray(y, dtype=np.int64))
     x, y = data["train"]
+    # --goal is the hidden neurons' goal; without hidden neurons it is the single layer's (the readout's) goal
     goal = args.goal or _DEFAULT_GOAL["supervised"]
-    if args.hidden:
-        preset(goal)  # an unknown preset fails here, with the list of presets
-    net = InfomorphicNetwork(n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal, seed=args.seed)
+    readout_goal = args.goal if (args.goal and not args.hidden) else "readout"
+    preset(goal if args.hidden else readout_goal)  # an unknown preset fails here, with the list of presets
+    net = InfomorphicNetwork(
+        n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal, seed=args.seed
+    )
     trainer = Trainer(net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty())
     if args.checkpoint:
         from pathlib import Path
@@ -59,7 +62,7 @@ def _supervised(args):
         "data": source,
         "hidden": args.hidden,
         "goal": goal if args.hidden else None,
-        "readout_goal": "readout",
+        "readout_goal": readout_goal,
         "test_accuracy": last["accuracy"]["test"],
         "validation_accuracy": last["accuracy"].get("validation"),
         "accuracy_per_epoch": [h["accuracy"]["test"] for h in trainer.history],
@@ -67,7 +70,11 @@ def _supervised(args):
     }
     head = (
         f"supervised (numpy backend), {source}: "
-        + (f"{args.hidden} hidden neurons ({goal}) + readout" if args.hidden else "single infomorphic layer")
+        + (
+            f"{args.hidden} hidden neurons ({goal}) + readout"
+            if args.hidden
+            else f"single infomorphic layer ({readout_goal})"
+        )
         + f"\ntest accuracy after {trainer.epoch} epochs: {100 * payload['test_accuracy']:.2f} %"
     )
     if payload["validation_accuracy"] is not None:
