@@ -265,11 +265,13 @@ def _trainers(
 
 def _fit_pair(mole, bp, train, test, epochs):
     out = {}
+    torch.manual_seed(mole.seed)  # dropout draws from the global generator: each run starts from the same state
     t0 = time.perf_counter()
     mole.fit(train, epochs)
     out["seconds_mole"] = time.perf_counter() - t0
     out["test_accuracy"] = mole.accuracy(test)
     if bp is not None:
+        torch.manual_seed(bp.seed)
         t0 = time.perf_counter()
         bp.fit(train, epochs)
         out["seconds_baseline"] = time.perf_counter() - t0
