@@ -453,3 +453,25 @@ def test_theta_outside_the_open_unit_interval_is_a_clear_error():
     with pytest.raises(ValueError, match="strictly between 0 and 1"):
         sample_sxpid_goal(theta, bins, 2, [1.0, 0, 0, 0])
     assert soft_joint(theta, bins, 2).shape == (2, 2, 2, 2)  # the dense joint accepts 0 and 1
+
+
+def test_sparse_lateral_connections(tmp_path):
+    torch.manual_seed(0)
+    layer = InfomorphicLayer(8, 3, 12, goal="trivariate_optimised", lateral=True, lateral_connections=4)
+    mask = layer.lateral_mask
+    assert mask.sum(1).tolist() == [4.0] * 12 and torch.all(mask.diagonal() == 0)
+    assert torch.all(layer.lateral_map.weight[mask == 0] == 0)
+    layer(torch.randn(64, 8), torch.randn(64, 3), steps=2)
+    layer.loss().backward()
+    assert torch.all(layer.lateral_map.weight.grad[mask == 0] == 0)
+    torch.manual_seed(1)  # another draw; the checkpoint restores the first mask
+    other = InfomorphicLayer(8, 3, 12, goal="trivariate_optimised", lateral=True, lateral_connections=4)
+    assert not torch.equal(other.lateral_mask, mask)
+    other.load_state_dict(layer.state_dict())
+    assert torch.equal(other.lateral_mask, mask)
+    with pytest.raises(ValueError, match="exceeds the 11 other neurons"):
+        InfomorphicLayer(8, 3, 12, goal="trivariate_optimised", lateral=True, lateral_connections=12)
+    with pytest.raises(ValueError, match="needs lateral=True"):
+        InfomorphicLayer(8, 3, 12, lateral_connections=4)
+    net = InfomorphicNetwork(hidden=20, hidden_goal="trivariate_optimised", lateral_connections=5)
+    assert net.hidden.lateral_mask.sum(1).tolist() == [5.0] * 20

@@ -53,6 +53,10 @@ class InfomorphicLayer(nn.Module):
     lateral : bool, default False
         Add lateral inputs: each neuron sees the other neurons' previous samples (no self-connection). The goal is
         then trivariate (18 atoms).
+    lateral_connections : int, optional
+        Sparse lateral inputs: each neuron sees this many other neurons, drawn at random (``torch``'s global
+        generator) when the layer is made and kept in the state dict (the papers use 100 for 500 and 2000 neurons).
+        Default: all other neurons.
     activation : str, default "bivariate" (or "trivariate" with ``lateral``)
         One of ``bivariate``, ``kay_phillips``, ``memory``/``sum``, ``trivariate``.
     activation_kwargs : dict, optional
@@ -86,6 +90,7 @@ class InfomorphicLayer(nn.Module):
         *,
         goal="context_heuristic",
         lateral: bool = False,
+        lateral_connections: int | None = None,
         activation: str | None = None,
         activation_kwargs: dict | None = None,
         binning: str | None = None,
@@ -140,11 +145,21 @@ class InfomorphicLayer(nn.Module):
                     f"context_identity=False), got n_context={n_context}, n_neurons={n_neurons}"
                 )
             self.register_buffer("context_mask", 1.0 - torch.eye(n_neurons), persistent=False)
+        if lateral_connections is not None and not self.lateral:
+            raise ValueError("lateral_connections needs lateral=True")
         if self.lateral:
             self.lateral_map = nn.Linear(n_neurons, n_neurons)
+            mask = 1.0 - torch.eye(n_neurons)
+            if lateral_connections is not None:
+                k = _check_size("lateral_connections", lateral_connections)
+                if k > n_neurons - 1:
+                    raise ValueError(f"lateral_connections={k} exceeds the {n_neurons - 1} other neurons of the layer")
+                others = torch.rand(n_neurons, n_neurons).masked_fill_(torch.eye(n_neurons, dtype=torch.bool), 2.0)
+                mask = torch.zeros(n_neurons, n_neurons).scatter_(1, others.argsort(1)[:, :k], 1.0)
             with torch.no_grad():
-                self.lateral_map.weight.fill_diagonal_(0.0)
-            self.register_buffer("lateral_mask", 1.0 - torch.eye(n_neurons), persistent=False)
+                self.lateral_map.weight.mul_(mask)
+            # persistent: a sparse mask is random and must come back with a checkpoint
+            self.register_buffer("lateral_mask", mask)
         self._last: tuple | None = None
 
     # --------------------------------------------------------------------------------------------------------------

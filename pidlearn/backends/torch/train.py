@@ -57,6 +57,8 @@ class InfomorphicNetwork(nn.Module):
     hidden_goal : str or mapping, default "context_heuristic"
         Goal of the hidden layer; a 3-source goal (e.g. ``"trivariate_optimised"``) makes the layer lateral.
     readout_goal : str or mapping, default "readout"
+    lateral_connections : int, optional
+        Sparse lateral inputs of a trivariate hidden layer (see :class:`InfomorphicLayer`).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class InfomorphicNetwork(nn.Module):
         hidden: int = 0,
         hidden_goal="context_heuristic",
         readout_goal="readout",
+        lateral_connections: int | None = None,
     ):
         super().__init__()
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
@@ -74,7 +77,14 @@ class InfomorphicNetwork(nn.Module):
         self.hidden = None
         if hidden:
             n_src = preset(hidden_goal)[0] if isinstance(hidden_goal, str) else _n_sources_of(hidden_goal)
-            self.hidden = InfomorphicLayer(n_inputs, n_classes, hidden, goal=hidden_goal, lateral=n_src == 3)
+            self.hidden = InfomorphicLayer(
+                n_inputs,
+                n_classes,
+                hidden,
+                goal=hidden_goal,
+                lateral=n_src == 3,
+                lateral_connections=lateral_connections if n_src == 3 else None,
+            )
         self.readout = InfomorphicLayer(
             hidden or n_inputs,
             n_classes,
