@@ -390,3 +390,24 @@ def test_cli_bench_quick_grid_with_plots(tmp_path, capsys):
     assert payload["failed"] == 0
     for key in ("estimates", "runtime", "atom_errors"):
         assert (tmp_path / f"{key}.png").stat().st_size > 0
+
+
+def test_summaries_and_figures_of_a_small_grid(tmp_path):
+    pytest.importorskip("matplotlib")
+    from pidlearn.bench.plots import save_figures
+    from pidlearn.bench.runner import per_task_markdown, summary_markdown
+
+    tasks, ests = _small_grid()
+    rows, _ = run_grid(tasks, ests, (200, 400), (0, 1), progress=False)
+    summary = summarize(rows)
+    assert {s["estimator"] for s in summary} == {e.name for e in ests}
+    sx = next(s for s in summary if s["estimator"] == "pidlearn-sxpid")
+    assert sx["n_max"] == 400 and sx["max_atom_error_at_n_max"] > 0
+    table = summary_markdown(summary)
+    assert table.count("\n") == len(summary) + 1 and "pidlearn-ksg1" in table
+    per_task = per_task_markdown(rows)
+    assert "**discrete-pid**" in per_task and "| xor | 1.0000 |" in per_task
+    assert "median time (ms)" in per_task_markdown(rows, field="seconds")
+    paths = save_figures(rows, tmp_path)
+    assert set(paths) == {"estimates", "runtime", "atom_errors"}
+    assert all((tmp_path / f"{k}.png").stat().st_size > 0 for k in paths)
