@@ -1,7 +1,7 @@
-"""Time of one training epoch of MOLE (asynchronous, Rényi α = 1.01) beside backprop on the same network, CPU.
+"""Time of one training epoch of MOLE (asynchronous; Rényi α = 1.01 or InfoNCE) beside backprop on the same network.
 
-    python -m pytest benchmarks/bench_mole.py --benchmark-only      # pytest-benchmark (MOLE is the "pidlearn" entry)
-    python benchmarks/bench_mole.py [--rounds 3]                     # median seconds per epoch, a Markdown table
+    python -m pytest benchmarks/bench_mole.py --benchmark-only   # pytest-benchmark ("pidlearn" = MOLE with Rényi)
+    python benchmarks/bench_mole.py [--rounds 3] [--objective infonce]   # median s per epoch, a Markdown table
 
 Threads: ``PIDLEARN_BENCH_THREADS`` (default 1). Data from ``../shared/datasets`` (skipped when absent). What one
 epoch is here (the networks and settings of ``pidlearn.backends.torch.mole_data``):
@@ -37,7 +37,7 @@ CASES = {
 }
 
 
-def make_trainers(case: str):
+def make_trainers(case: str, objective: str = "renyi"):
     """(MOLE, Backprop, training data) of a case, both trainers prepared (lazy layers sized, optimisers made)."""
     import numpy as np
 
@@ -62,7 +62,7 @@ def make_trainers(case: str):
     common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"], "progress": False}
     torch.manual_seed(0)
     mods, head = md.build_network(data_type, in_features, n_classes, cfg["hidden"])
-    mole = MOLE(mods, "renyi", head, n_classes=n_classes, head_lr=cfg["head_lr"], **common)
+    mole = MOLE(mods, objective, head, n_classes=n_classes, head_lr=cfg["head_lr"], **common)
     torch.manual_seed(0)
     mods, head = md.build_network(data_type, in_features, n_classes, cfg["hidden"])
     bp = Backprop(mods, head, n_classes=n_classes, **common)
@@ -84,12 +84,12 @@ def _threads():
 
 
 @pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("impl", ["pidlearn", "backprop"])
+@pytest.mark.parametrize("impl", ["pidlearn", "pidlearn-infonce", "backprop"])
 def test_epoch_time(benchmark, case, impl):
     if not DATA.is_dir():
         pytest.skip(f"datasets not found at {DATA}")
-    mole, bp, train = make_trainers(case)
-    trainer = mole if impl == "pidlearn" else bp
+    mole, bp, train = make_trainers(case, "infonce" if impl == "pidlearn-infonce" else "renyi")
+    trainer = bp if impl == "backprop" else mole
     benchmark.group = f"mole epoch {case}"
     benchmark.extra_info.update({"impl": impl, "case": case, "threads": THREADS})
     benchmark.pedantic(one_epoch, args=(trainer, train), rounds=3, iterations=1, warmup_rounds=1)
@@ -99,12 +99,16 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="median seconds per epoch, MOLE vs backprop")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", nargs="+", choices=list(CASES))
+    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce"))
     args = p.parse_args(argv)
     torch.set_num_threads(THREADS)
-    print(f"| case | MOLE s/epoch | backprop s/epoch | ratio |   ({THREADS} thread(s), median of {args.rounds})")
+    print(
+        f"| case | MOLE ({args.objective}) s/epoch | backprop s/epoch | ratio |   "
+        f"({THREADS} thread(s), median of {args.rounds})"
+    )
     print("|---|---|---|---|")
     for case in args.only or CASES:
-        mole, bp, train = make_trainers(case)
+        mole, bp, train = make_trainers(case, args.objective)
         times = {}
         for name, trainer in (("mole", mole), ("bp", bp)):
             one_epoch(trainer, train)  # warm-up
