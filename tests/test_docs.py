@@ -19,10 +19,7 @@ DOCS = ROOT / "docs"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 
 #: (page, block index) -> why the block is not run; tell the page's author rather than silently skipping.
-NOT_RUN = {
-    ("torch.md", 0): "illustrative fragment: x_image / x_label_onehot are not defined on the page",
-    ("continuous.md", 0): "renyi_mutual_information on 10 000 samples (10 000² Gram matrices) takes minutes",
-}
+NOT_RUN: dict[tuple[str, int], str] = {}
 
 
 def _blocks(page: str) -> list[str]:
