@@ -118,20 +118,24 @@ def _check(args) -> None:
         raise ValueError("--task memory stores random patterns; it takes no --data")
 
 
-def _supervised(args, torch):
-    from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer
+def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, backend: str | None = None):
+    """The supervised task on either backend: goals from the flags, training with checkpoints, the result.
+
+    ``data`` maps "train" (and evaluation sets) to standardised ``(x, y)``; ``make_network(n_inputs, hidden_goal,
+    readout_goal)`` builds the backend's network; ``trainer_cls`` is its ``Trainer``. Returns the JSON payload, the
+    text head, the history and the number of epochs trained.
+    """
     from pidlearn.goals import preset
 
-    sets, source = _load(args)
-    data = _tensors(sets)
     x, y = data["train"]
     # --goal is the hidden neurons' goal; without hidden neurons it is the single layer's (the readout's) goal
     goal = args.goal or _DEFAULT_GOAL["supervised"]
     readout_goal = args.goal if (args.goal and not args.hidden) else "readout"
     preset(goal if args.hidden else readout_goal)  # an unknown preset fails here, with the list of presets
-    torch.manual_seed(args.seed)
-    net = InfomorphicNetwork(n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal)
-    trainer = Trainer(net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty())
+    net = make_network(x.shape[1], goal, readout_goal)
+    trainer = trainer_cls(
+        net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty()
+    )
     if args.checkpoint:
         from pathlib import Path
 
@@ -143,6 +147,7 @@ def _supervised(args, torch):
     last = trainer.history[-1]
     payload = {
         "task": "supervised",
+        **({"backend": backend} if backend else {}),
         "data": source,
         "hidden": args.hidden,
         "goal": goal if args.hidden else None,
@@ -153,7 +158,8 @@ def _supervised(args, torch):
         "atoms": last["atoms"],
     }
     head = (
-        f"supervised, {source}: "
+        ("supervised" if backend is None else f"supervised ({backend} backend)")
+        + f", {source}: "
         + (
             f"{args.hidden} hidden neurons ({goal}) + readout"
             if args.hidden
@@ -164,6 +170,18 @@ def _supervised(args, torch):
     if payload["validation_accuracy"] is not None:
         head += f" (validation {100 * payload['validation_accuracy']:.2f} %)"
     return payload, head, trainer.history, trainer.epoch
+
+
+def _supervised(args, torch):
+    from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer
+
+    sets, source = _load(args)
+
+    def make_network(n_inputs, goal, readout_goal):
+        torch.manual_seed(args.seed)
+        return InfomorphicNetwork(n_inputs=n_inputs, hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal)
+
+    return fit_supervised(args, _tensors(sets), source, make_network, Trainer)
 
 
 def _unsupervised(args, torch):

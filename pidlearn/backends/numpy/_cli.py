@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 import time
 
 __all__ = ["run"]
@@ -28,9 +27,8 @@ def _limits(threads: int):
 def _supervised(args):
     import numpy as np
 
-    from pidlearn._cli_train import _DEFAULT_GOAL, _load
+    from pidlearn._cli_train import _load, fit_supervised
     from pidlearn.backends.numpy.train import InfomorphicNetwork, Trainer, standardise
-    from pidlearn.goals import preset
 
     sets, source = _load(args)
     data, mean, std = {}, None, None
@@ -38,48 +36,13 @@ def _supervised(args):
         x, y = sets[name]
         xs, mean, std = standardise(x, mean, std)
         data[name] = (xs, np.asarray(y, dtype=np.int64))
-    x, y = data["train"]
-    # --goal is the hidden neurons' goal; without hidden neurons it is the single layer's (the readout's) goal
-    goal = args.goal or _DEFAULT_GOAL["supervised"]
-    readout_goal = args.goal if (args.goal and not args.hidden) else "readout"
-    preset(goal if args.hidden else readout_goal)  # an unknown preset fails here, with the list of presets
-    net = InfomorphicNetwork(
-        n_inputs=x.shape[1], hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal, seed=args.seed
-    )
-    trainer = Trainer(net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty())
-    if args.checkpoint:
-        from pathlib import Path
 
-        if Path(args.checkpoint).is_file():
-            trainer.load(args.checkpoint)
-    epochs = args.epochs or 20
-    evals = {k: v for k, v in data.items() if k != "train"}
-    trainer.fit(x, y, epochs, eval_sets=evals, checkpoint=args.checkpoint)
-    last = trainer.history[-1]
-    payload = {
-        "task": "supervised",
-        "backend": "numpy",
-        "data": source,
-        "hidden": args.hidden,
-        "goal": goal if args.hidden else None,
-        "readout_goal": readout_goal,
-        "test_accuracy": last["accuracy"]["test"],
-        "validation_accuracy": last["accuracy"].get("validation"),
-        "accuracy_per_epoch": [h["accuracy"]["test"] for h in trainer.history],
-        "atoms": last["atoms"],
-    }
-    head = (
-        f"supervised (numpy backend), {source}: "
-        + (
-            f"{args.hidden} hidden neurons ({goal}) + readout"
-            if args.hidden
-            else f"single infomorphic layer ({readout_goal})"
+    def make_network(n_inputs, goal, readout_goal):
+        return InfomorphicNetwork(
+            n_inputs=n_inputs, hidden=args.hidden, hidden_goal=goal, readout_goal=readout_goal, seed=args.seed
         )
-        + f"\ntest accuracy after {trainer.epoch} epochs: {100 * payload['test_accuracy']:.2f} %"
-    )
-    if payload["validation_accuracy"] is not None:
-        head += f" (validation {100 * payload['validation_accuracy']:.2f} %)"
-    return payload, head, trainer.history, trainer.epoch
+
+    return fit_supervised(args, data, source, make_network, Trainer, backend="numpy")
 
 
 def run(args) -> int:
