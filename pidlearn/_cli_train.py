@@ -308,7 +308,11 @@ def run(args) -> int:
     t0 = time.perf_counter()
     task = {"supervised": _supervised, "unsupervised": _unsupervised, "memory": _memory}[args.task]
     payload, head, history, epochs = task(args, torch)
-    seconds = time.perf_counter() - t0
+    return report(args, payload, head, history, epochs, time.perf_counter() - t0, "matplotlib is not installed")
+
+
+def report(args, payload: dict, head: str, history, epochs: int, seconds: float, no_plot_reason: str) -> int:
+    """Plot the history (unless ``--plot none``) and print the result: one JSON object with ``--json``, else text."""
     plot = None if args.plot.lower() == "none" else _plot(history, args.plot, args.task)
     payload = {"command": "train", **payload, "epochs": epochs, "seconds": seconds, "plot": plot, "seed": args.seed}
     if args.json:
@@ -318,7 +322,7 @@ def run(args) -> int:
     if plot:
         lines.append(f"plot: {plot}")
     elif args.plot.lower() != "none":
-        lines.append("(no plot: matplotlib is not installed)")
+        lines.append(f"(no plot: {no_plot_reason})")
     lines.append(f"({seconds:.1f} s)")
     print("\n".join(lines))
     return 0

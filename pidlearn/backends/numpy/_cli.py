@@ -7,7 +7,6 @@ Same flags, output and ``--json`` keys as the torch backend (plus ``"backend": "
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 
 __all__ = ["run"]
@@ -47,7 +46,7 @@ def _supervised(args):
 
 def run(args) -> int:
     """Run ``pidlearn train --backend numpy`` (arguments already checked by :func:`pidlearn._cli_train.run`)."""
-    from pidlearn._cli_train import _atom_lines, _plot
+    from pidlearn._cli_train import report
 
     if args.task != "supervised":
         raise ValueError(
@@ -56,17 +55,6 @@ def run(args) -> int:
     t0 = time.perf_counter()
     with _limits(args.threads):
         payload, head, history, epochs = _supervised(args)
-    seconds = time.perf_counter() - t0
-    plot = None if args.plot.lower() == "none" else _plot(history, args.plot, args.task)
-    payload = {"command": "train", **payload, "epochs": epochs, "seconds": seconds, "plot": plot, "seed": args.seed}
-    if args.json:
-        print(json.dumps(payload))
-        return 0
-    lines = [head, *_atom_lines(payload["atoms"])]
-    if plot:
-        lines.append(f"plot: {plot}")
-    elif args.plot.lower() != "none":
-        lines.append("(no plot: matplotlib or torch is not installed)")
-    lines.append(f"({seconds:.1f} s)")
-    print("\n".join(lines))
-    return 0
+    return report(
+        args, payload, head, history, epochs, time.perf_counter() - t0, "matplotlib or torch is not installed"
+    )
