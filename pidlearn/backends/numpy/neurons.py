@@ -16,13 +16,13 @@ interpretable neural learning based on local information-theoretic goal function
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import numpy as np
 
+from pidlearn.backends._settings import layer_settings
 from pidlearn.backends.numpy import activations as _act
-from pidlearn.backends.numpy.binning import adaptive_bins, check_n_bins, fixed_bins
+from pidlearn.backends.numpy.binning import adaptive_bins, fixed_bins
 from pidlearn.backends.numpy.local_rule import _goal_gradient, atom_names, goal_weights
 from pidlearn.goals import RESIDUAL
 
@@ -55,12 +55,6 @@ class LocalUpdate(NamedTuple):
     residual_entropy: np.ndarray
     theta: np.ndarray
     y: np.ndarray
-
-
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
 
 
 def _uniform(rng, fan_in: int, shape, dtype) -> np.ndarray:
@@ -109,28 +103,20 @@ class InfomorphicLayer:
         seed=None,
         dtype=np.float32,
     ):
-        self.n_receptive = _check_size("n_receptive", n_receptive)
-        self.n_context = _check_size("n_context", n_context)
-        self.n_neurons = _check_size("n_neurons", n_neurons)
-        self.lateral = bool(lateral)
-        self.n_sources = 3 if self.lateral else 2
-        self.n_bins = check_n_bins(n_bins)
-        activation = activation or ("trivariate" if self.lateral else "bivariate")
-        if activation not in _act.ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(_act.ACTIVATIONS)}")
-        fn, n_inputs = _act.ACTIVATIONS[activation]
-        if n_inputs != self.n_sources:
-            raise ValueError(
-                f"activation {activation!r} takes {n_inputs} input classes but the layer has {self.n_sources} "
-                f"({'with' if self.lateral else 'without'} lateral inputs)"
-            )
-        self.activation = activation
-        self._activation = functools.partial(fn, **(activation_kwargs or {}))
-        binning = binning or ("fixed" if self.lateral else "adaptive")
-        if binning not in ("adaptive", "fixed"):
-            raise ValueError(f"binning must be 'adaptive' or 'fixed', got {binning!r}")
-        self.binning = binning
-        self.bin_range = float(bin_range)
+        settings = layer_settings(
+            _act.ACTIVATIONS,
+            n_receptive=n_receptive,
+            n_context=n_context,
+            n_neurons=n_neurons,
+            lateral=lateral,
+            n_bins=n_bins,
+            activation=activation,
+            activation_kwargs=activation_kwargs,
+            binning=binning,
+            bin_range=bin_range,
+        )
+        for name, value in settings.items():
+            setattr(self, name, value)
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.gamma, self.gamma_res, self._w, self._w_total = goal_weights(goal, self.n_sources)
         self.context_identity = bool(context_identity)

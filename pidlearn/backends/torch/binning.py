@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import torch
 
+from pidlearn.backends._settings import check_n_bins
+
 __all__ = ["adaptive_bins", "check_n_bins", "fixed_bins"]
-
-
-def check_n_bins(n_bins) -> int:
-    """Validate a number of bins (an int ``>= 2``) and return it."""
-    if isinstance(n_bins, bool) or not isinstance(n_bins, int):
-        raise TypeError(f"n_bins must be an int, got {n_bins!r}")
-    if n_bins < 2:
-        raise ValueError(f"n_bins must be at least 2 (one bin carries no information), got {n_bins}")
-    return n_bins
 
 
 @torch.no_grad()

@@ -17,23 +17,16 @@ theory", ICLR (2025).
 
 from __future__ import annotations
 
-import functools
-
 import torch
 from torch import nn
 
+from pidlearn.backends._settings import check_size, layer_settings
 from pidlearn.backends.torch import activations as _act
-from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
+from pidlearn.backends.torch.binning import adaptive_bins, fixed_bins
 from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names, sample_sxpid_atoms, sample_sxpid_goal
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicLayer"]
-
-
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
 
 
 class InfomorphicLayer(nn.Module):
@@ -100,28 +93,20 @@ class InfomorphicLayer(nn.Module):
         context_no_self: bool = False,
     ):
         super().__init__()
-        self.n_receptive = _check_size("n_receptive", n_receptive)
-        self.n_context = _check_size("n_context", n_context)
-        self.n_neurons = _check_size("n_neurons", n_neurons)
-        self.lateral = bool(lateral)
-        self.n_sources = 3 if self.lateral else 2
-        self.n_bins = check_n_bins(n_bins)
-        activation = activation or ("trivariate" if self.lateral else "bivariate")
-        if activation not in _act.ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of {', '.join(_act.ACTIVATIONS)}")
-        fn, n_inputs = _act.ACTIVATIONS[activation]
-        if n_inputs != self.n_sources:
-            raise ValueError(
-                f"activation {activation!r} takes {n_inputs} input classes but the layer has {self.n_sources} "
-                f"({'with' if self.lateral else 'without'} lateral inputs)"
-            )
-        self.activation = activation
-        self._activation = functools.partial(fn, **(activation_kwargs or {}))
-        binning = binning or ("fixed" if self.lateral else "adaptive")
-        if binning not in ("adaptive", "fixed"):
-            raise ValueError(f"binning must be 'adaptive' or 'fixed', got {binning!r}")
-        self.binning = binning
-        self.bin_range = float(bin_range)
+        settings = layer_settings(
+            _act.ACTIVATIONS,
+            n_receptive=n_receptive,
+            n_context=n_context,
+            n_neurons=n_neurons,
+            lateral=lateral,
+            n_bins=n_bins,
+            activation=activation,
+            activation_kwargs=activation_kwargs,
+            binning=binning,
+            bin_range=bin_range,
+        )
+        for name, value in settings.items():
+            setattr(self, name, value)
         gamma, gamma_res = goal_vector(goal, self.n_sources)
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.register_buffer("gamma", torch.tensor(gamma), persistent=False)
@@ -151,7 +136,7 @@ class InfomorphicLayer(nn.Module):
             self.lateral_map = nn.Linear(n_neurons, n_neurons)
             mask = 1.0 - torch.eye(n_neurons)
             if lateral_connections is not None:
-                k = _check_size("lateral_connections", lateral_connections)
+                k = check_size("lateral_connections", lateral_connections)
                 if k > n_neurons - 1:
                     raise ValueError(f"lateral_connections={k} exceeds the {n_neurons - 1} other neurons of the layer")
                 others = torch.rand(n_neurons, n_neurons).masked_fill_(torch.eye(n_neurons, dtype=torch.bool), 2.0)
