@@ -102,6 +102,8 @@ class PIDResult:
             "local_misinformative": local_misinformative,
         }
         self._local_cache: dict[str, np.ndarray] = {}
+        self._named_cache: dict[str, dict[str, float]] = {}
+        self._index = {name: i for i, name in enumerate(names)}
         mi = float(mutual_information)
         if not math.isfinite(mi):
             raise ValueError("mutual_information must be finite")
@@ -128,24 +130,28 @@ class PIDResult:
         """Average atoms as a read-only array, in the order of :attr:`atom_names`."""
         return self._values
 
+    def _named(self, key: str, values) -> dict[str, float] | None:
+        """``{name: value}``: built once per result, handed out as a copy (cheap in loops, safe to modify)."""
+        if values is None:
+            return None
+        if key not in self._named_cache:
+            self._named_cache[key] = dict(zip(self._names, values.tolist(), strict=True))
+        return self._named_cache[key].copy()
+
     @property
     def atoms(self) -> dict[str, float]:
         """Average atoms Π(α), ``{name: value}`` in lattice order."""
-        return dict(zip(self._names, self._values.tolist(), strict=True))
+        return self._named("atoms", self._values)
 
     @property
     def informative(self) -> dict[str, float] | None:
         """Informative parts Π⁺(α) (SxPID), or None when the measure has no such split."""
-        if self._informative is None:
-            return None
-        return dict(zip(self._names, self._informative.tolist(), strict=True))
+        return self._named("informative", self._informative)
 
     @property
     def misinformative(self) -> dict[str, float] | None:
         """Misinformative parts Π⁻(α) (SxPID), or None when the measure has no such split."""
-        if self._misinformative is None:
-            return None
-        return dict(zip(self._names, self._misinformative.tolist(), strict=True))
+        return self._named("misinformative", self._misinformative)
 
     def _local(self, key: str) -> np.ndarray | None:
         if key in self._local_cache:
@@ -189,7 +195,7 @@ class PIDResult:
 
     def __getitem__(self, name) -> float:
         """Average atom of an antichain given by name (any set order) or as a tuple of source sets."""
-        return float(self._values[self._names.index(self._key(name))])
+        return float(self._values[self._index[self._key(name)]])
 
     def __len__(self) -> int:
         return len(self._names)

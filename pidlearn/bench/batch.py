@@ -75,7 +75,7 @@ def _compact(codes: np.ndarray, tuples: Sequence[tuple[int, ...]], base: float) 
     with single_threaded_blas():
         for tup in tuples:
             r = sxpid(codes[:, tup[0]], codes[:, list(tup[1:])], base=base)
-            inf_d, mis_d = r.informative, r.misinformative  # each access builds a dict
+            inf_d, mis_d = r.informative, r.misinformative
             inf = np.array([inf_d[k] for k in r.atom_names])
             mis = np.array([mis_d[k] for k in r.atom_names])
             out.append((r.atom_names, r.values.copy(), inf, mis, r.mutual_information, r.entropy_target, r.n_sources))
