@@ -201,6 +201,66 @@ def _sweep_layout(joint, order0, order1, block):
     return data, order
 
 
+@njit(cache=True)
+def _block_ranges(data, block):
+    """Smallest and largest column-0 value of each block of ``block`` rows (the blocks' extent in the sweep axis)."""
+    n = data.shape[0]
+    n_blocks = (n + block - 1) // block
+    x_lo = np.empty(n_blocks)
+    x_hi = np.empty(n_blocks)
+    for b in range(n_blocks):
+        s = b * block
+        e = min(n, s + block)
+        lo = data[s, 0]
+        hi = data[s, 0]
+        for j in range(s + 1, e):
+            v = data[j, 0]
+            lo = min(lo, v)
+            hi = max(hi, v)
+        x_lo[b] = lo
+        x_hi[b] = hi
+    return x_lo, x_hi
+
+
+@njit(cache=True, inline="always")
+def _next_block(xi, kth, x_lo, x_hi, left, right):
+    """The nearer (in column 0) of the next unvisited blocks left and right of the query ``xi``.
+
+    Returns ``(block, left, right)`` with the chosen side advanced, or ``block = -1`` when neither block can hold a
+    sample closer than the current k-th distance ``kth``.
+    """
+    gl = xi - x_hi[left] if left >= 0 else np.inf
+    gr = x_lo[right] - xi if right < x_lo.shape[0] else np.inf
+    if gl >= kth and gr >= kth:
+        return -1, left, right
+    if gl <= gr:
+        return left, left - 1, right
+    return right, left, right + 1
+
+
+@njit(cache=True, inline="always")
+def _split_position(data, c1, s, e, yi, cursor, bb):
+    """First row of block ``[s, e)`` (sorted by column ``c1``) with ``data[row, c1] >= yi``.
+
+    A binary search on the first visit of the block; afterwards the block's ``cursor`` only moves forward, because
+    the queries of one block come in increasing ``c1`` order.
+    """
+    lo = cursor[bb]
+    if lo < 0:
+        lo, hi = s, e
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if data[mid, c1] < yi:
+                lo = mid + 1
+            else:
+                hi = mid
+    else:
+        while lo < e and data[lo, c1] < yi:
+            lo += 1
+    cursor[bb] = lo
+    return lo
+
+
 @njit(parallel=True, cache=True)
 def _knn_sweep(data, var_of_col, n_vars, k, block, track):
     """k-th neighbour distance (max-norm) of every row of ``data`` laid out in sweep blocks.
@@ -215,29 +275,14 @@ def _knn_sweep(data, var_of_col, n_vars, k, block, track):
     n = data.shape[0]
     c1 = 1 if data.shape[1] > 1 else 0
     n_blocks = (n + block - 1) // block
-    x_lo = np.empty(n_blocks)
-    x_hi = np.empty(n_blocks)
-    for b in range(n_blocks):
-        s = b * block
-        e = min(n, s + block)
-        lo = data[s, 0]
-        hi = data[s, 0]
-        for j in range(s + 1, e):
-            v = data[j, 0]
-            if v < lo:
-                lo = v
-            if v > hi:
-                hi = v
-        x_lo[b] = lo
-        x_hi[b] = hi
+    x_lo, x_hi = _block_ranges(data, block)
     eps = np.empty(n)
     eps_var = np.zeros((n, n_vars if track else 1))
     for b in prange(n_blocks):
         best_d = np.empty(k)
         best_v = np.zeros((k, n_vars))
         dv = np.zeros(n_vars)
-        cursor = np.empty(n_blocks, dtype=np.int64)
-        valid = np.zeros(n_blocks, dtype=np.bool_)
+        cursor = np.full(n_blocks, -1, dtype=np.int64)  # per visited block: split position of the last query
         for p in range(b * block, min(n, (b + 1) * block)):
             best_d[:] = np.inf
             xi = data[p, 0]
@@ -245,34 +290,13 @@ def _knn_sweep(data, var_of_col, n_vars, k, block, track):
             _scan_block(data, var_of_col, p, b * block, min(n, (b + 1) * block), p, c1, best_d, best_v, dv, k, track)
             left = b - 1
             right = b + 1
-            while left >= 0 or right < n_blocks:
-                kth = best_d[k - 1]
-                gl = xi - x_hi[left] if left >= 0 else np.inf
-                gr = x_lo[right] - xi if right < n_blocks else np.inf
-                if gl >= kth and gr >= kth:
+            while True:
+                bb, left, right = _next_block(xi, best_d[k - 1], x_lo, x_hi, left, right)
+                if bb < 0:
                     break
-                if gl <= gr:
-                    bb = left
-                    left -= 1
-                else:
-                    bb = right
-                    right += 1
                 s = bb * block
                 e = min(n, s + block)
-                if valid[bb]:
-                    lo = cursor[bb]
-                    while lo < e and data[lo, c1] < yi:
-                        lo += 1
-                else:
-                    lo, hi = s, e
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if data[mid, c1] < yi:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                    valid[bb] = True
-                cursor[bb] = lo
+                lo = _split_position(data, c1, s, e, yi, cursor, bb)
                 _scan_block(data, var_of_col, p, s, e, lo, c1, best_d, best_v, dv, k, track)
             eps[p] = best_d[k - 1]
             if track:
@@ -324,19 +348,7 @@ def _knn_sweep2(data, k, block, track):
     """
     n = data.shape[0]
     n_blocks = (n + block - 1) // block
-    x_lo = np.empty(n_blocks)
-    x_hi = np.empty(n_blocks)
-    for b in range(n_blocks):
-        s = b * block
-        e = min(n, s + block)
-        lo = data[s, 0]
-        hi = data[s, 0]
-        for j in range(s + 1, e):
-            v = data[j, 0]
-            lo = min(lo, v)
-            hi = max(hi, v)
-        x_lo[b] = lo
-        x_hi[b] = hi
+    x_lo, x_hi = _block_ranges(data, block)
     eps = np.empty(n)
     eps_x = np.empty(n if track else 0)
     eps_y = np.empty(n if track else 0)
@@ -356,32 +368,12 @@ def _knn_sweep2(data, k, block, track):
             left = b - 1
             right = b + 1
             while True:
-                kth = best_d[k - 1]
-                gl = xi - x_hi[left] if left >= 0 else np.inf
-                gr = x_lo[right] - xi if right < n_blocks else np.inf
-                if gl >= kth and gr >= kth:
+                bb, left, right = _next_block(xi, best_d[k - 1], x_lo, x_hi, left, right)
+                if bb < 0:
                     break
-                if gl <= gr:
-                    bb = left
-                    left -= 1
-                else:
-                    bb = right
-                    right += 1
                 s = bb * block
                 e = min(n, s + block)
-                lo = cursor[bb]
-                if lo < 0:  # first visit: binary search; later queries of this block have larger column-1 values
-                    lo, hi = s, e
-                    while lo < hi:
-                        mid = (lo + hi) >> 1
-                        if data[mid, 1] < yi:
-                            lo = mid + 1
-                        else:
-                            hi = mid
-                else:
-                    while lo < e and data[lo, 1] < yi:
-                        lo += 1
-                cursor[bb] = lo
+                lo = _split_position(data, 1, s, e, yi, cursor, bb)
                 _walk2(data, p, lo, e, 1, xi, yi, best_d, best_x, best_y, k, track)
                 _walk2(data, p, lo - 1, s - 1, -1, xi, yi, best_d, best_x, best_y, k, track)
             eps[p] = best_d[k - 1]
@@ -969,4 +961,3 @@ def kl_entropy_nats(x, k: int, *, algorithm: str = "auto", workers: int = -1) ->
             "differential entropy is -inf. Pass jitter > 0 or use a discrete estimator"
         )
     return float(digamma(n) - digamma(k) + d * np.mean(np.log(2.0 * eps)))
-
