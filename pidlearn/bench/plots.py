@@ -117,52 +117,42 @@ def _legend(fig, colors):
     fig.tight_layout(rect=(0, 0.04 + 0.02 * math.ceil(len(handles) / 6), 1, 1))
 
 
-def plot_runtime(rows: Sequence[dict]):
-    """Median run time against N per estimator, one panel per task kind, log-log; returns the Figure."""
-    rows = _ok(rows)
-    kinds = _ordered(r["kind"] for r in rows)
+def _log_log_panels(rows, key: str, field: str, stat, floor: float, title: str, ylabel: str, ncols: int, **grid):
+    """One log-log panel per value of ``rows[key]``: ``stat`` of ``field`` over the seeds against N, one line per
+    estimator (values below ``floor`` drawn at ``floor``); ``title`` is formatted with the panel's value."""
+    groups = _ordered(r[key] for r in rows)
     colors = _colors(_ordered(r["estimator"] for r in rows))
-    fig, axes = _grid(len(kinds), 2, size=(5.0, 3.6))
-    for ax, kind in zip(axes, kinds, strict=False):
-        krs = [r for r in rows if r["kind"] == kind]
-        for est in _ordered(r["estimator"] for r in krs):
-            ns, by_n = _stats([r for r in krs if r["estimator"] == est], "seconds")
-            med = [max(float(np.median(by_n[n])), 1e-6) for n in ns]
-            ax.plot(ns, med, ms=4, color=colors[est], label=est, **_style(est))
-        _log_x(ax, sorted({r["n"] for r in krs}))
+    fig, axes = _grid(len(groups), ncols, **grid)
+    for ax, group in zip(axes, groups, strict=False):
+        grs = [r for r in rows if r[key] == group]
+        for est in _ordered(r["estimator"] for r in grs):
+            ns, by_n = _stats([r for r in grs if r["estimator"] == est], field)
+            ys = [max(float(stat(by_n[n])), floor) for n in ns]
+            ax.plot(ns, ys, ms=4, color=colors[est], label=est, **_style(est))
+        _log_x(ax, sorted({r["n"] for r in grs}))
         ax.set_yscale("log")
-        ax.set_title(f"{kind}: median time per estimate", fontsize=9)
+        ax.set_title(title.format(group), fontsize=8)
         ax.set_xlabel("N", fontsize=8)
-        ax.set_ylabel("seconds", fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
+
+
+def plot_runtime(rows: Sequence[dict]):
+    """Median run time against N per estimator, one panel per task kind, log-log; returns the Figure."""
+    return _log_log_panels(
+        _ok(rows), "kind", "seconds", np.median, 1e-6, "{}: median time per estimate", "seconds", 2, size=(5.0, 3.6)
+    )
 
 
 def plot_atom_errors(rows: Sequence[dict], *, ncols: int = 4):
-    """Largest atom error against N for the discrete PID tasks (mean ± std over seeds); ``None`` without such rows."""
+    """Largest atom error against N for the discrete PID tasks (mean over seeds); ``None`` without such rows."""
     rows = [r for r in _ok(rows) if not math.isnan(r["atom_error"])]
     if not rows:
         return None
-    tasks = _ordered(r["task"] for r in rows)
-    colors = _colors(_ordered(r["estimator"] for r in rows))
-    fig, axes = _grid(len(tasks), ncols)
-    for ax, task in zip(axes, tasks, strict=False):
-        trs = [r for r in rows if r["task"] == task]
-        for est in _ordered(r["estimator"] for r in trs):
-            ns, by_n = _stats([r for r in trs if r["estimator"] == est], "atom_error")
-            mean = [max(float(np.mean(by_n[n])), 1e-12) for n in ns]
-            ax.plot(ns, mean, ms=4, color=colors[est], label=est, **_style(est))
-        _log_x(ax, sorted({r["n"] for r in trs}))
-        ax.set_yscale("log")
-        ax.set_title(f"{task}: max |atom error|", fontsize=8)
-        ax.set_xlabel("N", fontsize=8)
-        ax.set_ylabel("bits", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6, frameon=False)
-    fig.tight_layout()
-    return fig
+    return _log_log_panels(rows, "task", "atom_error", np.mean, 1e-12, "{}: max |atom error|", "bits", ncols)
 
 
 def save_figures(rows: Sequence[dict], out, *, prefix: str = "") -> dict[str, str]:
