@@ -53,9 +53,20 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
     p.add_argument("--only", nargs="+", choices=list(RUNS), help="run only these rows")
-    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce"))
+    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"))
     p.add_argument("--schedule", default="asynchronous", choices=("asynchronous", "sequential"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=int, nargs="+", help="run every row for each of these seeds (overrides --seed)")
+    p.add_argument(
+        "--select",
+        default="last",
+        choices=("last", "val"),
+        help="val: report the epoch with the best validation accuracy (validation data held out of training)",
+    )
+    p.add_argument("--lr", type=float, help="learning rate of the modules (and of backprop)")
+    p.add_argument("--head-lr", type=float, help="learning rate of MOLE's head")
+    p.add_argument("--hidden", type=int, help="width of the network")
+    p.add_argument("--pool", choices=("sum", "mean"), default="sum", help="graph rows: read-out")
     p.add_argument("--epochs", type=int, help="override the epochs of every run")
     p.add_argument("--folds", type=int, help="graph rows: only the first F of the 10 folds")
     p.add_argument("--out", default="mole_results.jsonl")
@@ -69,13 +80,18 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     out = Path(args.out)
     if not args.table_only:
-        for name in args.only or RUNS:
+        for seed, name in ((s, n) for s in (args.seeds or [args.seed]) for n in (args.only or RUNS)):
             data_type, dataset, kw = RUNS[name]
             kw = dict(kw)
             if args.epochs:
                 kw["epochs"] = args.epochs
-            if args.folds and data_type == "graph":
-                kw["folds"] = args.folds
+            if data_type == "graph":
+                kw["pool"] = args.pool
+                if args.folds:
+                    kw["folds"] = args.folds
+            for key in ("lr", "head_lr", "hidden"):
+                if getattr(args, key) is not None:
+                    kw[key] = getattr(args, key)
             res = run_experiment(
                 data_type,
                 dataset,
@@ -83,7 +99,8 @@ def main(argv=None) -> int:
                 schedule=args.schedule,
                 objective=args.objective,
                 baseline=True,
-                seed=args.seed,
+                seed=seed,
+                select=args.select,
                 **kw,
             )
             res.pop("history")

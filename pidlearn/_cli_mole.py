@@ -1,7 +1,8 @@
 """The ``pidlearn mole`` subcommand: module-wise training by MI maximisation (needs the ``torch`` extra).
 
 ``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--schedule asynchronous|sequential]
-[--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E] [--baseline] [--json]``. Trains MOLE on the network
+[--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E] [--select last|val] [--checkpoint PATH] [--baseline]
+[--json]``. Trains MOLE on the network
 of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
 and, with ``--baseline``, that of backprop on the same network from the same initial weights. With ``--json`` exactly
 one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ...).
@@ -68,6 +69,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--plot", metavar="FILE", help="save the plot of I(T_k; Y) per module over epochs")
+    p.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="save the training state after every epoch and resume from it when it exists (backprop: PATH.baseline; "
+        "graph data: PATH.fold<f> per fold)",
+    )
+    p.add_argument(
+        "--select",
+        choices=("last", "val"),
+        default="last",
+        help="last: train on all training data, report the last epoch; val: hold out validation data (node: the "
+        "Planetoid validation split; vector/grid: the last 10%% of the training images; graph: 10%% of each fold's "
+        "training graphs) and report the epoch with the best validation accuracy",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -87,6 +102,8 @@ def _check(args) -> None:
         raise ValueError(f"--folds must be between 1 and 10, got {args.folds}")
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.checkpoint is not None and args.select != "last":
+        raise ValueError("--checkpoint resumes runs with --select last only")
 
 
 def run(args) -> int:
@@ -114,6 +131,8 @@ def run(args) -> int:
         train_size=args.train_size,
         hidden=args.hidden,
         folds=args.folds,
+        select=args.select,
+        checkpoint=args.checkpoint,
         progress=not args.json and sys.stderr.isatty(),
     )
     history = res.pop("history")
@@ -144,6 +163,9 @@ def run(args) -> int:
         lines.append(
             f"test accuracy backprop: {100 * res['baseline_accuracy']:.2f} % (same network and initial weights)"
         )
+    if args.select == "val" and "best_epoch" in res:
+        chosen = f"MOLE {res['best_epoch']}" + (f", backprop {res['baseline_best_epoch']}" if args.baseline else "")
+        lines.append(f"epoch chosen on the validation data: {chosen}")
     if mi_last:
         lines.append(
             "I(T_k; Y) of the last training epoch (bits): " + ", ".join(f"{k} {v:.3f}" for k, v in mi_last.items())

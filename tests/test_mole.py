@@ -384,6 +384,47 @@ def test_graph_mutag_brief(capsys, shared_dir):
     assert res["test_accuracy"] > 0.5
 
 
+def test_cli_checkpoint_resumes_to_the_same_state(capsys, shared_dir, tmp_path):
+    base = ["--data-type", "node", "--dataset", "cora", "--data", str(shared_dir / "datasets"), "--hidden", "16",
+            "--baseline"]  # fmt: skip
+    straight, resumed = tmp_path / "straight.pt", tmp_path / "resumed.pt"
+    _, full = _cli_json(capsys, [*base, "--epochs", "6", "--checkpoint", str(straight)])
+    _, part = _cli_json(capsys, [*base, "--epochs", "3", "--checkpoint", str(resumed)])
+    assert part["epochs_run"] == 3 and part["baseline_epochs_run"] == 3
+    _, rest = _cli_json(capsys, [*base, "--epochs", "6", "--checkpoint", str(resumed)])  # continues from epoch 3
+    assert rest["epochs_run"] == full["epochs_run"] == 6 == rest["baseline_epochs_run"]
+    assert rest["test_accuracy"] == full["test_accuracy"] and rest["baseline_accuracy"] == full["baseline_accuracy"]
+    for suffix in ("", ".baseline"):
+        a = torch.load(f"{straight}{suffix}", weights_only=True)
+        b = torch.load(f"{resumed}{suffix}", weights_only=True)
+        assert a["epoch"] == b["epoch"] == 6
+        for part_name in ("modules", "head"):
+            for k, v in a[part_name].items():
+                assert torch.equal(v, b[part_name][k]), (suffix, part_name, k)
+        assert torch.equal(a["torch_rng"], b["torch_rng"]) and torch.equal(a["generator"], b["generator"])
+    rc, res = _cli_json(capsys, [*base, "--epochs", "6", "--checkpoint", str(resumed), "--select", "val"])
+    assert rc == 2 and "--select last only" in res["error"]
+
+
+def test_validation_selection_holds_out_data(shared_dir):
+    from pidlearn.backends.torch.mole_data import holdout_split, run_experiment
+
+    labels = np.array([0] * 40 + [1] * 60)
+    keep, val = holdout_split(labels, 0.1, seed=3)
+    assert len(np.intersect1d(keep, val)) == 0 and len(keep) + len(val) == 100
+    assert (labels[val] == 0).sum() == 4 and (labels[val] == 1).sum() == 6
+    res = run_experiment(
+        "graph", "mutag", shared_dir / "datasets", schedule="sequential", epochs=3, folds=1, baseline=True,
+        select="val", hidden=16, pool="mean",
+    )  # fmt: skip
+    fold = res["per_fold"][0]
+    assert 1 <= fold["best_epoch"] <= fold["epochs_run"] and 1 <= fold["baseline_best_epoch"] <= 3
+    assert 0 <= res["val_accuracy"] <= 1 and 0 <= res["baseline_val_accuracy"] <= 1
+    assert {"test_accuracy_last", "baseline_accuracy_last"} <= set(res) and res["pool"] == "mean"
+    with pytest.raises(ValueError, match="select must be"):
+        run_experiment("graph", "mutag", shared_dir / "datasets", select="best")
+
+
 def test_stratified_folds_partition():
     from pidlearn.backends.torch.mole_data import stratified_folds
 

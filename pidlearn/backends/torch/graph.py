@@ -39,18 +39,22 @@ class GraphBatch:
         Number of graphs (default ``graph.max() + 1``).
     index : LongTensor, optional
         Nodes whose rows :meth:`represent` returns (node-level tasks); all nodes when None.
+    pool : {"sum", "mean"}, default "sum"
+        Graph-level read-out of :meth:`represent`.
     """
 
-    __slots__ = ("_cache", "edges", "graph", "index", "n_graphs", "x")
+    __slots__ = ("_cache", "edges", "graph", "index", "n_graphs", "pool", "x")
 
-    def __init__(self, x, edges, *, graph=None, n_graphs=None, index=None, _cache=None):
+    def __init__(self, x, edges, *, graph=None, n_graphs=None, index=None, pool="sum", _cache=None):
         if x.ndim != 2:
             raise ValueError(f"node features must be 2-D (n_nodes, n_features), got shape {tuple(x.shape)}")
         if edges.ndim != 2 or edges.shape[0] != 2:
             raise ValueError(f"edges must have shape (2, n_edges), got {tuple(edges.shape)}")
         if edges.numel() and (int(edges.min()) < 0 or int(edges.max()) >= x.shape[0]):
             raise ValueError(f"edges refer to nodes outside 0..{x.shape[0] - 1}")
-        self.x, self.edges, self.graph, self.index = x, edges, graph, index
+        if pool not in ("sum", "mean"):
+            raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}")
+        self.x, self.edges, self.graph, self.index, self.pool = x, edges, graph, index, pool
         if graph is not None and n_graphs is None:
             n_graphs = int(graph.max()) + 1 if graph.numel() else 0
         self.n_graphs = n_graphs
@@ -62,11 +66,13 @@ class GraphBatch:
 
     def with_x(self, x: torch.Tensor) -> GraphBatch:
         """The same graph(s) with new node features (the normalised adjacency cache is shared)."""
-        return GraphBatch(x, self.edges, graph=self.graph, n_graphs=self.n_graphs, index=self.index, _cache=self._cache)
+        g = self
+        return GraphBatch(x, g.edges, graph=g.graph, n_graphs=g.n_graphs, index=g.index, pool=g.pool, _cache=g._cache)
 
     def with_index(self, index) -> GraphBatch:
         """The same graph(s) and features, with other nodes selected by :meth:`represent`."""
-        return GraphBatch(self.x, self.edges, graph=self.graph, n_graphs=self.n_graphs, index=index, _cache=self._cache)
+        g = self
+        return GraphBatch(g.x, g.edges, graph=g.graph, n_graphs=g.n_graphs, index=index, pool=g.pool, _cache=g._cache)
 
     def detach(self) -> GraphBatch:
         return self.with_x(self.x.detach())
@@ -75,10 +81,13 @@ class GraphBatch:
         return self.with_x(self.x.to(dtype))
 
     def represent(self) -> torch.Tensor:
-        """Per-sample representation: sum over each graph's nodes (graph-level) or the selected nodes' rows."""
+        """Per-sample representation: sum (or mean) over each graph's nodes, or the selected nodes' rows."""
         if self.graph is not None:
-            out = self.x.new_zeros(self.n_graphs, self.x.shape[1])
-            return out.index_add_(0, self.graph, self.x)
+            out = self.x.new_zeros(self.n_graphs, self.x.shape[1]).index_add_(0, self.graph, self.x)
+            if self.pool == "mean":
+                count = torch.bincount(self.graph, minlength=self.n_graphs).clamp_min(1).to(out.dtype)
+                out = out / count[:, None]
+            return out
         return self.x if self.index is None else self.x[self.index]
 
     def __len__(self) -> int:

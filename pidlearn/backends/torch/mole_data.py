@@ -17,6 +17,7 @@ Protocols:
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 
@@ -33,6 +34,7 @@ __all__ = [
     "TUDataset",
     "build_network",
     "find_dataset",
+    "holdout_split",
     "load_images",
     "load_planetoid",
     "load_tu",
@@ -125,7 +127,10 @@ def load_planetoid(path) -> dict:
 class TUDataset:
     """Graph-classification data (TU format of ``shared/``): collate any subset of graphs into a GraphBatch."""
 
-    def __init__(self, tags, node_ptr, edges, labels):
+    def __init__(self, tags, node_ptr, edges, labels, pool: str = "sum"):
+        if pool not in ("sum", "mean"):
+            raise ValueError(f"pool must be 'sum' or 'mean', got {pool!r}")
+        self.pool = pool
         self.node_ptr = np.asarray(node_ptr, dtype=np.int64)
         self.labels = np.asarray(labels, dtype=np.int64)
         n_nodes = int(self.node_ptr[-1])
@@ -166,6 +171,7 @@ class TUDataset:
             torch.as_tensor(edges),
             graph=torch.as_tensor(graph),
             n_graphs=len(ids),
+            pool=self.pool,
         )
         return batch, torch.as_tensor(self.labels[ids])
 
@@ -184,12 +190,13 @@ class TUDataset:
         return batches
 
 
-def load_tu(path) -> TUDataset:
+def load_tu(path, pool: str = "sum") -> TUDataset:
+    """A TU ``.npz`` (``shared/`` format) as a :class:`TUDataset`; ``pool`` the graph read-out ("sum" or "mean")."""
     with np.load(path, allow_pickle=False) as d:
         missing = {"node_tags", "node_ptr", "edges", "graph_labels"} - set(d.files)
         if missing:
             raise ValueError(f"{path} lacks arrays {sorted(missing)}")
-        return TUDataset(d["node_tags"], d["node_ptr"], d["edges"], d["graph_labels"])
+        return TUDataset(d["node_tags"], d["node_ptr"], d["edges"], d["graph_labels"], pool=pool)
 
 
 def stratified_folds(labels, n_folds: int = 10, seed: int = 0) -> list[np.ndarray]:
@@ -263,20 +270,100 @@ def _trainers(
     return mole, bp
 
 
-def _fit_pair(mole, bp, train, test, epochs):
+def _snapshot(trainer) -> dict:
+    return {
+        "modules": copy.deepcopy(trainer.modules.state_dict()),
+        "head": copy.deepcopy(trainer.head.state_dict()),
+    }
+
+
+def _restore(trainer, snap: dict) -> None:
+    trainer.modules.load_state_dict(snap["modules"])
+    trainer.head.load_state_dict(snap["head"])
+
+
+def _fit_selected(trainer, train, val, epochs, *, is_mole: bool) -> dict:
+    """Train epoch by epoch, keep the weights of the epoch with the best validation accuracy (first best wins).
+
+    MOLE's sequential schedule evaluates only while its head trains (earlier epochs change no prediction path that
+    is complete). Returns ``best_epoch``, ``val_accuracy`` (at it) and the training time (evaluation excluded).
+    """
+    best, snap, best_epoch, seconds = -1.0, None, 0, 0.0
+    eval_sets = {"val": val}
+    while True:
+        if is_mole:
+            if trainer.done(epochs):
+                break
+            trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
+        else:
+            if trainer.epoch >= epochs:
+                break
+            trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets)
+        rec = trainer.history[-1]
+        seconds += rec["seconds"]
+        acc = rec.get("accuracy", {}).get("val")
+        if acc is not None and acc > best:
+            best, best_epoch, snap = acc, trainer.epoch, _snapshot(trainer)
+    last = _snapshot(trainer)
+    _restore(trainer, snap)
+    return {"best_epoch": best_epoch, "val_accuracy": best, "seconds": seconds, "last": last}
+
+
+def _checkpoint_paths(checkpoint, suffix: str = "") -> tuple[Path | None, Path | None]:
+    """Files of MOLE's and backprop's checkpoints: ``PATH[suffix]`` and ``PATH[suffix].baseline``."""
+    if checkpoint is None:
+        return None, None
+    path = Path(str(checkpoint) + suffix)
+    return path, path.with_name(path.name + ".baseline")
+
+
+def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None)):
+    """Train MOLE then backprop (same global RNG state at the start of each); test accuracy of each.
+
+    With ``val`` the reported accuracy is that of the epoch with the best validation accuracy (selection on the
+    validation data only); ``test_accuracy_last`` is the last epoch's. ``checkpoints``: files that each trainer
+    saves after every epoch and resumes from when they exist (``select="last"`` only).
+    """
     out = {}
-    torch.manual_seed(mole.seed)  # dropout draws from the global generator: each run starts from the same state
-    t0 = time.perf_counter()
-    mole.fit(train, epochs)
-    out["seconds_mole"] = time.perf_counter() - t0
-    out["test_accuracy"] = mole.accuracy(test)
-    if bp is not None:
-        torch.manual_seed(bp.seed)
+    for key, trainer, ckpt in (("", mole, checkpoints[0]), ("baseline_", bp, checkpoints[1])):
+        if trainer is None:
+            continue
+        torch.manual_seed(trainer.seed)  # dropout draws from the global generator: each run starts from the same state
+        if ckpt is not None and Path(ckpt).exists():
+            trainer.prepare(train)
+            trainer.load(ckpt)  # restores the global RNG state too
         t0 = time.perf_counter()
-        bp.fit(train, epochs)
-        out["seconds_baseline"] = time.perf_counter() - t0
-        out["baseline_accuracy"] = bp.accuracy(test)
+        name = "test_accuracy" if not key else "baseline_accuracy"
+        if val is None:
+            trainer.fit(train, epochs, checkpoint=ckpt)
+            out["seconds_mole" if not key else "seconds_baseline"] = time.perf_counter() - t0
+            out[name] = trainer.accuracy(test)
+            out["epochs_run" if not key else "baseline_epochs_run"] = trainer.epoch
+            continue
+        sel = _fit_selected(trainer, train, val, epochs, is_mole=not key)
+        out["seconds_mole" if not key else "seconds_baseline"] = time.perf_counter() - t0
+        out[name] = trainer.accuracy(test)
+        out[f"{key}val_accuracy"] = sel["val_accuracy"]
+        out[f"{key}best_epoch"] = sel["best_epoch"]
+        out["epochs_run" if not key else "baseline_epochs_run"] = trainer.epoch
+        out[f"{key}train_seconds_per_epoch"] = sel["seconds"] / max(1, trainer.epoch)
+        _restore(trainer, sel["last"])
+        out[f"{name}_last"] = trainer.accuracy(test)
     return out
+
+
+def holdout_split(labels, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) positions: a stratified ``fraction`` of each class (seeded) is held out."""
+    labels = np.asarray(labels)
+    if not 0 < fraction < 1:
+        raise ValueError(f"the validation fraction must lie in (0, 1), got {fraction}")
+    rng = np.random.default_rng(seed + 7919)
+    val = []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        val.extend(idx[: max(1, round(fraction * len(idx)))].tolist())
+    val = np.sort(np.asarray(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), val), val
 
 
 def run_experiment(
@@ -285,7 +372,7 @@ def run_experiment(
     data,
     *,
     schedule: str = "asynchronous",
-    objective: str = "renyi",
+    objective="renyi",
     epochs: int | None = None,
     baseline: bool = False,
     seed: int = 0,
@@ -297,12 +384,26 @@ def run_experiment(
     head_lr: float | None = None,
     head_epochs: int = 0,
     folds: int | None = None,
+    select: str = "last",
+    val_fraction: float = 0.1,
+    pool: str = "sum",
+    checkpoint=None,
     progress: bool = False,
 ) -> dict:
     """Train MOLE (and backprop with ``baseline=True``) on one dataset; returns accuracies, epochs and seconds.
 
     ``folds`` (graph data) limits the cross-validation to the first ``folds`` of the 10 folds (for quick runs).
+    ``select="val"`` reports the test accuracy of the epoch with the best validation accuracy, for MOLE and backprop
+    alike: node — the Planetoid validation nodes; vector/grid — the last ``val_fraction`` of the training images
+    (not trained on); graph — a stratified ``val_fraction`` of each fold's training graphs (not trained on).
+    ``select="last"`` trains on all training data and reports the last epoch. ``pool``: graph read-out.
+    ``checkpoint``: MOLE saves its state to this file after every epoch and a rerun resumes from it (backprop to
+    ``PATH.baseline``; graph data one pair per fold, ``PATH.fold<f>``); loaded with ``torch.load(weights_only=True)``.
     """
+    if select not in ("last", "val"):
+        raise ValueError(f"select must be 'last' or 'val', got {select!r}")
+    if checkpoint is not None and select != "last":
+        raise ValueError("checkpoints resume runs with select='last' only (the validation selection keeps no state)")
     path = find_dataset(data_type, dataset, data)
     cfg = dict(DEFAULTS[data_type])
     for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):
@@ -317,33 +418,45 @@ def run_experiment(
         "data_type": data_type,
         "dataset": dataset,
         "schedule": schedule,
-        "objective": objective,
+        "objective": objective if isinstance(objective, str) else type(objective).__name__,
         "epochs": epochs,
         "seed": seed,
         "beta": beta,
         "head_epochs": head_epochs,
+        "select": select,
         "settings": cfg,
     }
+    use_val = select == "val"
     t0 = time.perf_counter()
     if data_type in ("vector", "grid"):
         train, test = load_images(path, train_size=train_size, flatten=data_type == "vector")
+        val = None
+        if use_val:
+            n_val = max(1, round(val_fraction * len(train[1])))
+            (x, y), n = train, len(train[1])
+            train, val = (x[: n - n_val], y[: n - n_val]), (x[n - n_val :], y[n - n_val :])
         in_features = train[0].shape[1]
         mole, bp = _trainers(data_type, in_features, 10, cfg, progress=progress, **kw)
-        result.update(_fit_pair(mole, bp, train, test, epochs))
+        result.update(_fit_pair(mole, bp, train, test, epochs, val, _checkpoint_paths(checkpoint)))
         result["n_train"], result["n_test"] = len(train[1]), len(test[1])
+        result["n_val"] = 0 if val is None else len(val[1])
         result["history"] = mole.history
     elif data_type == "node":
         d = load_planetoid(path)
         g, y = d["graph"], d["labels"]
         train = [(g.with_index(d["train"]), y[d["train"]])]
         test = [(g.with_index(d["test"]), y[d["test"]])]
+        val = [(g.with_index(d["val"]), y[d["val"]])]
         mole, bp = _trainers(data_type, g.x.shape[1], d["n_classes"], cfg, progress=progress, **kw)
-        result.update(_fit_pair(mole, bp, train, test, epochs))
-        result["validation_accuracy"] = mole.accuracy([(g.with_index(d["val"]), y[d["val"]])])
+        result.update(_fit_pair(mole, bp, train, test, epochs, val if use_val else None, _checkpoint_paths(checkpoint)))
+        if not use_val:
+            result["validation_accuracy"] = mole.accuracy(val)
         result["n_train"], result["n_test"] = len(d["train"]), int((y[d["test"]] >= 0).sum())
+        result["n_val"] = len(d["val"])
         result["history"] = mole.history
     else:
-        ds = load_tu(path)
+        ds = load_tu(path, pool)
+        result["pool"] = pool
         fold_ids = stratified_folds(ds.labels, 10, seed)
         n_folds = 10 if folds is None else int(folds)
         if not 1 <= n_folds <= 10:
@@ -352,12 +465,18 @@ def run_experiment(
         for f in range(n_folds):
             test_ids = fold_ids[f]
             train_ids = np.setdiff1d(np.arange(len(ds)), test_ids)
+            val = None
+            if use_val:
+                keep, held = holdout_split(ds.labels[train_ids], val_fraction, seed + f)
+                train_ids, val_ids = train_ids[keep], train_ids[held]
+                val = ds.loader(val_ids, cfg["batch_size"])
             train = ds.loader(train_ids, cfg["batch_size"])
             test = ds.loader(test_ids, cfg["batch_size"])
             mole, bp = _trainers(
                 data_type, ds.n_features, ds.n_classes, cfg, progress=progress, **{**kw, "seed": seed + f}
             )
-            per_fold.append(_fit_pair(mole, bp, train, test, epochs))
+            per_fold.append(_fit_pair(mole, bp, train, test, epochs, val, _checkpoint_paths(checkpoint, f".fold{f}")))
+        result["per_fold"] = per_fold
         result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
         result["test_accuracy"] = float(np.mean(result["fold_accuracy"]))
         result["test_accuracy_std"] = float(np.std(result["fold_accuracy"]))
@@ -365,6 +484,12 @@ def run_experiment(
             result["fold_baseline_accuracy"] = [r["baseline_accuracy"] for r in per_fold]
             result["baseline_accuracy"] = float(np.mean(result["fold_baseline_accuracy"]))
             result["baseline_accuracy_std"] = float(np.std(result["fold_baseline_accuracy"]))
+        for key in ("val_accuracy", "baseline_val_accuracy", "test_accuracy_last", "baseline_accuracy_last"):
+            if key in per_fold[0]:
+                result[key] = float(np.mean([r[key] for r in per_fold]))
+        for key in ("train_seconds_per_epoch", "baseline_train_seconds_per_epoch"):
+            if key in per_fold[0]:
+                result[key] = float(np.mean([r[key] for r in per_fold]))
         result["seconds_mole"] = sum(r["seconds_mole"] for r in per_fold)
         if baseline:
             result["seconds_baseline"] = sum(r["seconds_baseline"] for r in per_fold)
