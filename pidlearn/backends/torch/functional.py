@@ -236,20 +236,160 @@ def _check_samples(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> tuple[int
     return n_bins
 
 
-def _marginal_index(bins: torch.Tensor, n_bins: tuple[int, ...]) -> tuple[torch.Tensor, int]:
-    """Flat index (batch, neurons, 2^n − 1) of each sample's cell in the concatenated marginal tables."""
+class _Workspace:
+    """Scratch tensors of the sample-based SxPID, kept between calls by the layer that owns it.
+
+    A training step needs a few buffers of ``neurons × (2^n − 1) × batch`` elements. Allocated afresh on every call
+    they are returned to the operating system at the end of the call and page-faulted in again on the next one,
+    which costs more than the arithmetic on them; a layer keeps one workspace and reuses them. Nothing returned or
+    saved for backward lives in it. A functional call without a workspace uses a fresh one.
+    """
+
+    def __init__(self):
+        self._bufs: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+        numel = math.prod(shape)
+        buf = self._bufs.get(name)
+        if buf is None or buf.numel() < numel or buf.dtype != dtype or buf.device != device:
+            self._bufs.pop(name, None)
+            buf = self._bufs[name] = torch.empty(numel, dtype=dtype, device=device)
+        return buf[:numel].view(shape)
+
+
+def _cell_keys(bins, n_bins: tuple[int, ...], ws: _Workspace) -> tuple[torch.Tensor, int]:
+    """Index (neurons, 2^n − 1, batch) of each sample's cell in the concatenated marginal tables, and their size.
+
+    ``bins`` is a (batch, neurons, n) tensor or a sequence of n (batch, neurons) tensors. Source set ``g`` (a
+    bitmask) owns the slots ``offset_g .. offset_g + Π_{i∈g} K_i − 1`` of a neuron's table.
+    """
     n = len(n_bins)
-    cols, offset = [], 0
+    cols_in = [bins[..., i] for i in range(n)] if isinstance(bins, torch.Tensor) else list(bins)
+    b, n_neurons = cols_in[0].shape
+    device = cols_in[0].device
+    cols = ws.get("cols", (n_neurons, n, b), torch.int64, device)  # rows of samples, one per neuron and source
+    for i, col in enumerate(cols_in):
+        cols[:, i].copy_(col.T)
+    keys = ws.get("keys", (n_neurons, (1 << n) - 1, b), torch.int64, device)
+    offset = 0
     for g in range(1, 1 << n):
-        key = torch.zeros_like(bins[..., 0])
-        size = 1
-        for i in range(n):
-            if g >> i & 1:
-                key = key * n_bins[i] + bins[..., i]
-                size *= n_bins[i]
-        cols.append(key + offset)
+        members = [i for i in range(n) if g >> i & 1]
+        key = keys[:, g - 1]
+        key.copy_(cols[:, members[0]])
+        size = n_bins[members[0]]
+        for i in members[1:]:
+            key.mul_(n_bins[i]).add_(cols[:, i])
+            size *= n_bins[i]
+        if offset:
+            key.add_(offset)
         offset += size
-    return torch.stack(cols, dim=-1), offset
+    return keys, offset
+
+
+def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
+    return torch.complex128 if dtype == torch.float64 else torch.complex64
+
+
+def _cell_sums(src: torch.Tensor, keys: torch.Tensor, size: int, ws: _Workspace) -> None:
+    """Replace ``src`` (N, G·B) complex by ``Σ_{b': cell_g(b') = cell_g(b)} src[n, g, b']`` at every (n, g, b).
+
+    The two target values travel together as one complex number (real: T = 0, imaginary: T = 1), so each cell is
+    one slot: one scatter and one gather of ``N·G·B`` elements.
+    """
+    n_neurons = keys.shape[0]
+    flat = keys.view(n_neurons, -1)
+    table = ws.get("table", (n_neurons, size), src.dtype, src.device).zero_()
+    table.scatter_add_(1, flat, src)
+    torch.gather(table, 1, flat, out=src)
+
+
+def _theta_gradient(q, log_d, keys, size, c, g, log_pt_diff, ws) -> torch.Tensor:
+    """``∂/∂θ`` (N, B) of ``Σ_α g_α I_sx(α)`` in bits (``g``: (R,) or (N, R) weights) from forward quantities.
+
+    With ``p_bt`` the mass of sample ``b`` at ``T = t`` and ``D_t^α(b) = P(T = t, ∨α)`` at its cell (nats),
+
+        ∂I_sx(α)/∂p_bt = ln D_t^α(b) + Σ_g C_αg Σ_{b': cell_g(b') = cell_g(b)} p_b't / D_t^α(b') − ln P(t) − 1,
+
+    and ``∂p_b1/∂θ_b = −∂p_b0/∂θ_b = 1/B``. ``q = p / D`` and ``log_d = ln D``, both (N, R, B, 2).
+    """
+    n_neurons, rows, b = q.shape[:3]
+    n_sets = keys.shape[1]
+    q, log_d = q.view(n_neurons, rows, 2 * b), log_d.view(n_neurons, rows, 2 * b)
+    u = ws.get("cells", (n_neurons, n_sets * b), _complex_dtype(q.dtype), q.device)
+    u_real = torch.view_as_real(u).view(n_neurons, n_sets, 2 * b)
+    if g.dim() == 1:
+        gl = torch.matmul(g, log_d)  # (N, 2B)
+        torch.matmul(c.T * g, q, out=u_real)
+        g_sum = g.sum()
+    else:
+        gl = torch.matmul(g.unsqueeze(1), log_d).squeeze(1)
+        torch.matmul(c.T.unsqueeze(0) * g.unsqueeze(1), q, out=u_real)
+        g_sum = g.sum(-1, keepdim=True)
+    _cell_sums(u, keys, size, ws)
+    grad_p = gl.view(n_neurons, b, 2).add_(u_real.view(n_neurons, n_sets, b, 2).sum(1))
+    # the −ln P(t) − 1 of every row: the −1 cancels between t = 1 and t = 0
+    return (grad_p[..., 1] - grad_p[..., 0] - g_sum * log_pt_diff).div_(b * _LOG2)
+
+
+class _SampleRedundancy(torch.autograd.Function):
+    """``I_sx`` (N, R) in bits of the rows of ``c``, or their ``weights``-weighted sum (N,), with an analytic gradient.
+
+    Autograd through the scatter/gather of the marginal tables would keep every intermediate of the batch alive and
+    run each lookup twice more; the gradient here is the exact derivative of the same expression (see
+    :func:`_theta_gradient`). With ``weights`` (one output per neuron) it is computed during the forward pass and
+    only the (batch, neurons) result is kept for backward.
+    """
+
+    @staticmethod
+    def forward(ctx, theta, keys, size, c, weights, ws):
+        b, n_neurons = theta.shape
+        rows, n_sets = c.shape
+        needs_grad = ctx.needs_input_grad[0]
+        if needs_grad and weights is None:
+            ws = _Workspace()  # q, log_d and keys are saved for backward: not in a shared workspace
+            keys = keys.clone()
+        tt = theta.T
+        probs = torch.stack((1.0 - tt, tt), dim=-1).div_(b)  # (N, B, 2): mass of each sample at T = 0, 1
+        p_t = probs.sum(1)  # (N, 2)
+        m = ws.get("cells", (n_neurons, n_sets * b), _complex_dtype(theta.dtype), theta.device)
+        m.view(n_neurons, n_sets, b).copy_(torch.view_as_complex(probs).unsqueeze(1))
+        _cell_sums(m, keys, size, ws)  # P(T = t, S_g = s_g(b))
+        m = torch.view_as_real(m).view(n_neurons, n_sets, 2 * b)
+        d = ws.get("d", (n_neurons, rows, b, 2), theta.dtype, theta.device)
+        torch.matmul(c, m, out=d.view(n_neurons, rows, 2 * b))  # D_t^α(b) = P(T = t, ∨α) at b's cell
+        # P(∨α) = Σ_t P(t, ∨α) is a count / B: no gradient; its mean log enters with weight Σ_t p_bt = 1/B
+        disj = ws.get("disj", (n_neurons, rows, b), theta.dtype, theta.device)
+        torch.add(d[..., 0], d[..., 1], out=disj)
+        log_disj = disj.log_().mean(-1)  # (N, R)
+        if needs_grad:
+            log_d = ws.get("log_d", d.shape, theta.dtype, theta.device)
+            torch.log(d, out=log_d)
+        else:
+            log_d = d.log_()
+        red = torch.matmul(log_d.view(n_neurons, rows, 2 * b), probs.view(n_neurons, 2 * b, 1)).squeeze(-1)
+        red = (red - log_disj - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
+        out = red if weights is None else torch.matmul(red, weights)
+        ctx.weighted = weights is not None
+        if needs_grad:
+            q = d.reciprocal_().mul_(probs.unsqueeze(1))  # p_bt / D_t^α(b), in place of d
+            log_pt_diff = (torch.log(p_t[:, 1]) - torch.log(p_t[:, 0])).unsqueeze(-1)  # (N, 1)
+            if weights is None:
+                ctx.save_for_backward(q, log_d, keys, c, log_pt_diff)
+                ctx.size = size
+            else:  # one output per neuron: the whole gradient is known now and is (N, B) small
+                ctx.save_for_backward(_theta_gradient(q, log_d, keys, size, c, weights, log_pt_diff, ws))
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        if ctx.weighted:
+            (grad,) = ctx.saved_tensors
+            grad = grad * grad_out.unsqueeze(-1)
+        else:
+            q, log_d, keys, c, log_pt_diff = ctx.saved_tensors
+            grad = _theta_gradient(q, log_d, keys, ctx.size, c, grad_out, log_pt_diff, _Workspace())
+        return grad.T, None, None, None, None, None
 
 
 def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPIDAtoms:
@@ -287,9 +427,15 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
     """
     n_bins = _check_samples(theta, bins, n_bins)
     _check_open_unit(theta)
+    return _sample_atoms(theta, bins, n_bins)
+
+
+def _sample_atoms(theta, bins, n_bins: tuple[int, ...], ws: _Workspace | None = None) -> SxPIDAtoms:
+    """:func:`sample_sxpid_atoms` without the input checks (``bins`` may be a list of (batch, neurons) tensors)."""
     c, mob = _matrices(len(n_bins), theta.dtype, theta.device)
-    red, p_t = _sample_redundancy(theta, bins, n_bins, c)
-    return _atoms_from_redundancy(red, p_t, mob)
+    red = _sample_redundancy(theta, bins, n_bins, c, ws=ws)
+    p_1 = theta.mean(0)
+    return _atoms_from_redundancy(red, torch.stack((1.0 - p_1, p_1), dim=-1), mob)
 
 
 def _check_open_unit(theta: torch.Tensor) -> None:
@@ -303,30 +449,11 @@ def _check_open_unit(theta: torch.Tensor) -> None:
             )
 
 
-def _sample_redundancy(theta, bins, n_bins, c) -> tuple[torch.Tensor, torch.Tensor]:
-    """Average redundancies ``I_sx`` (N, rows of ``c``) in bits and ``P(T)`` (N, 2) of a batch (clean inputs)."""
-    n = len(n_bins)
-    b, n_neurons = theta.shape
-    n_sets = (1 << n) - 1
-    probs = torch.stack((1.0 - theta.T, theta.T), dim=1) / b  # (N, 2, B): mass of each sample at T = 0, 1
-    # Layout (neuron, target, source set, sample), samples innermost: the inclusion–exclusion matrix is then applied
-    # as (rows, G) @ (G, B) products, wide matmuls that run ~8x faster on CPU than (B, G) @ (G, rows).
-    with torch.no_grad():
-        index, size = _marginal_index(bins.to(torch.int64), n_bins)  # (B, N, G)
-        index = index.permute(1, 2, 0).reshape(n_neurons, 1, n_sets * b).expand(n_neurons, 2, n_sets * b)
-    src = probs.unsqueeze(2).expand(n_neurons, 2, n_sets, b).reshape(n_neurons, 2, n_sets * b)
-    table = torch.zeros((n_neurons, 2, size), dtype=theta.dtype, device=theta.device).scatter_add(2, index, src)
-    mt = table.gather(2, index).reshape(n_neurons, 2, n_sets, b)  # P(T = t, S_g = s_g(b))
-    p_t = probs.sum(-1)  # (N, 2)
-    # I_sx(α) = Σ_{b,t} w_bt [ln P(t, ∨𝔞) − ln P(∨𝔞) − ln P(t)] with w_bt = P(T = t) mass of sample b. Since
-    # Σ_t w_bt = 1/B and P(S_g = s) is a count / B, the middle term carries no gradient: it is evaluated without
-    # autograd.
-    with torch.no_grad():
-        log_disj = torch.log(torch.matmul(c, mt.detach().sum(1))).mean(-1)  # (N, rows)
-    log_disj_t = torch.log(torch.matmul(c, mt))  # (N, 2, rows, B)
-    red = (log_disj_t * probs.unsqueeze(2)).sum((1, 3)) - log_disj
-    red = (red - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
-    return red, p_t
+def _sample_redundancy(theta, bins, n_bins, c, weights=None, ws: _Workspace | None = None) -> torch.Tensor:
+    """Average redundancies ``I_sx`` (N, rows of ``c``) in bits of a batch, or ``I_sx @ weights`` (N,)."""
+    ws = _Workspace() if ws is None else ws
+    keys, size = _cell_keys(bins, n_bins, ws)
+    return _SampleRedundancy.apply(theta, keys, size, c, weights, ws)
 
 
 @functools.cache
@@ -360,20 +487,27 @@ def sample_sxpid_goal(theta: torch.Tensor, bins: torch.Tensor, n_bins, gamma, ga
     """
     n_bins = _check_samples(theta, bins, n_bins)
     _check_open_unit(theta)
-    n = len(n_bins)
     gamma = tuple(float(g) for g in (gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma))
-    if len(gamma) != lattice(n).n_atoms:
-        raise ValueError(f"gamma has {len(gamma)} weights; {n} sources have {lattice(n).n_atoms} atoms")
-    rows, weights = _goal_rows(n, gamma, float(gamma_res))
+    if len(gamma) != lattice(len(n_bins)).n_atoms:
+        raise ValueError(
+            f"gamma has {len(gamma)} weights; {len(n_bins)} sources have {lattice(len(n_bins)).n_atoms} atoms"
+        )
+    return _sample_goal(theta, bins, n_bins, gamma, float(gamma_res))
+
+
+def _sample_goal(theta, bins, n_bins, gamma: tuple[float, ...], gamma_res: float, ws: _Workspace | None = None):
+    """:func:`sample_sxpid_goal` without the input checks (``bins`` may be a list of (batch, neurons) tensors)."""
+    n = len(n_bins)
+    rows, weights = _goal_rows(n, gamma, gamma_res)
     goal = torch.zeros(theta.shape[1], dtype=theta.dtype, device=theta.device)
     if gamma_res:
         p_t = theta.mean(0)
-        goal = goal + float(gamma_res) * entropy(torch.stack((1.0 - p_t, p_t), dim=-1))
+        goal = goal + gamma_res * entropy(torch.stack((1.0 - p_t, p_t), dim=-1))
     if not rows:
         return goal
     c, _ = _matrices(n, theta.dtype, theta.device)
-    red, _ = _sample_redundancy(theta, bins, n_bins, c[list(rows)])
-    return goal + red @ torch.tensor(weights, dtype=theta.dtype, device=theta.device)
+    w = torch.tensor(weights, dtype=theta.dtype, device=theta.device)
+    return goal + _sample_redundancy(theta, bins, n_bins, c[list(rows)], w, ws)
 
 
 def soft_joint(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> torch.Tensor:

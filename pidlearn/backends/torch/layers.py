@@ -23,7 +23,7 @@ from torch import nn
 from pidlearn.backends._settings import check_size, layer_settings
 from pidlearn.backends.torch import activations as _act
 from pidlearn.backends.torch.binning import adaptive_bins, fixed_bins
-from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names, sample_sxpid_atoms, sample_sxpid_goal
+from pidlearn.backends.torch.functional import SxPIDAtoms, _sample_atoms, _sample_goal, _Workspace, atom_names
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicLayer"]
@@ -146,6 +146,7 @@ class InfomorphicLayer(nn.Module):
             # persistent: a sparse mask is random and must come back with a checkpoint
             self.register_buffer("lateral_mask", mask)
         self._last: tuple | None = None
+        self._workspace = _Workspace()  # scratch buffers of the goal, reused from batch to batch
 
     # --------------------------------------------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor, size: int, name: str) -> torch.Tensor:
@@ -216,11 +217,12 @@ class InfomorphicLayer(nn.Module):
     # --------------------------------------------------------------------------------------------------------------
     def bins(self, inputs) -> torch.Tensor:
         """Bin indices (batch, neurons, n_sources) of the given input activations (no gradient)."""
+        return torch.stack(self._bin_columns(inputs), dim=-1)
+
+    def _bin_columns(self, inputs) -> list[torch.Tensor]:
         if self.binning == "adaptive":
-            cols = [adaptive_bins(x, self.n_bins) for x in inputs]
-        else:
-            cols = [fixed_bins(x, self.n_bins, -self.bin_range, self.bin_range) for x in inputs]
-        return torch.stack(cols, dim=-1)
+            return [adaptive_bins(x, self.n_bins) for x in inputs]
+        return [fixed_bins(x, self.n_bins, -self.bin_range, self.bin_range) for x in inputs]
 
     def _require_forward(self) -> tuple:
         if self._last is None:
@@ -230,7 +232,8 @@ class InfomorphicLayer(nn.Module):
     def pid(self) -> SxPIDAtoms:
         """SxPID atoms (neurons, n_atoms) and residual entropy (neurons,) of the last batch, differentiable."""
         theta, inputs = self._require_forward()
-        return sample_sxpid_atoms(theta, self.bins(inputs), self.n_bins)
+        # bins are in range by construction and θ is clamped: the public functions' input checks are skipped
+        return _sample_atoms(theta, self._bin_columns(inputs), (self.n_bins,) * self.n_sources, self._workspace)
 
     def goal_value(self, pid: SxPIDAtoms | None = None) -> torch.Tensor:
         """Goal ``G_j = Σ_α γ_α Π_j(α) + γ_res H_res,j`` of each neuron on the last batch, shape (neurons,).
@@ -240,7 +243,10 @@ class InfomorphicLayer(nn.Module):
         """
         if pid is None:
             theta, inputs = self._require_forward()
-            return sample_sxpid_goal(theta, self.bins(inputs), self.n_bins, self._gamma_tuple, self.gamma_res)
+            n_bins = (self.n_bins,) * self.n_sources
+            return _sample_goal(
+                theta, self._bin_columns(inputs), n_bins, self._gamma_tuple, self.gamma_res, self._workspace
+            )
         gamma = self.gamma.to(pid.atoms.dtype)
         return pid.atoms @ gamma + self.gamma_res * pid.residual_entropy
 
