@@ -341,10 +341,9 @@ class _SampleRedundancy(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, theta, keys, size, c, weights, ws):
+    def forward(ctx, theta, keys, size, c, weights, ws, needs_grad):
         b, n_neurons = theta.shape
         rows, n_sets = c.shape
-        needs_grad = ctx.needs_input_grad[0]
         if needs_grad and weights is None:
             ws = _Workspace()  # q, log_d and keys are saved for backward: not in a shared workspace
             keys = keys.clone()
@@ -366,7 +365,7 @@ class _SampleRedundancy(torch.autograd.Function):
             torch.log(d, out=log_d)
         else:
             log_d = d.log_()
-        red = torch.matmul(log_d.view(n_neurons, rows, 2 * b), probs.view(n_neurons, 2 * b, 1)).squeeze(-1)
+        red = (log_d.view(n_neurons, rows, 2 * b) * probs.view(n_neurons, 1, 2 * b)).sum(-1)
         red = (red - log_disj - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
         out = red if weights is None else torch.matmul(red, weights)
         ctx.weighted = weights is not None
@@ -389,7 +388,7 @@ class _SampleRedundancy(torch.autograd.Function):
         else:
             q, log_d, keys, c, log_pt_diff = ctx.saved_tensors
             grad = _theta_gradient(q, log_d, keys, ctx.size, c, grad_out, log_pt_diff, _Workspace())
-        return grad.T, None, None, None, None, None
+        return grad.T, None, None, None, None, None, None
 
 
 def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPIDAtoms:
@@ -453,7 +452,9 @@ def _sample_redundancy(theta, bins, n_bins, c, weights=None, ws: _Workspace | No
     """Average redundancies ``I_sx`` (N, rows of ``c``) in bits of a batch, or ``I_sx @ weights`` (N,)."""
     ws = _Workspace() if ws is None else ws
     keys, size = _cell_keys(bins, n_bins, ws)
-    return _SampleRedundancy.apply(theta, keys, size, c, weights, ws)
+    # under no_grad ctx.needs_input_grad still says True for a theta that requires grad: decide here
+    needs_grad = torch.is_grad_enabled() and theta.requires_grad
+    return _SampleRedundancy.apply(theta, keys, size, c, weights, ws, needs_grad)
 
 
 @functools.cache
