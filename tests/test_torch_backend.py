@@ -419,6 +419,48 @@ def test_goal_from_needed_redundancies_equals_goal_from_all_atoms(goal, n):
     torch.testing.assert_close(grad_got, grad_expected, atol=1e-12, rtol=0)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+def test_gradcheck_sample_goal(n):
+    """The goal's gradient is analytic (computed with the forward pass): check it against finite differences."""
+    from pidlearn.backends.torch.functional import sample_sxpid_goal
+
+    g = torch.Generator().manual_seed(10 + n)
+    theta = (torch.rand(16, 3, generator=g, dtype=torch.float64) * 0.9 + 0.05).requires_grad_()
+    bins = torch.randint(3, (16, 3, n), generator=g)
+    gamma = torch.randn(lattice(n).n_atoms, generator=g, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda t: sample_sxpid_goal(t, bins, 3, gamma, 0.3), (theta,), eps=1e-7, atol=1e-6)
+
+
+def test_layer_workspace_reuse_gives_the_functional_results():
+    """A layer reuses its scratch buffers from batch to batch (and between goal and atoms): results must not change."""
+    from pidlearn.backends.torch.functional import sample_sxpid_goal
+
+    torch.manual_seed(0)
+    layer = InfomorphicLayer(30, 10, 8, goal="trivariate_optimised", lateral=True).double()
+    g = torch.Generator().manual_seed(1)
+    for batch in (64, 200, 32):  # grow and shrink the buffers
+        x, ctx = torch.randn(batch, 30, dtype=torch.float64), torch.randn(batch, 10, dtype=torch.float64)
+        theta, _ = layer(x, ctx, generator=g, steps=2)
+        bins = layer.bins(layer._last[1])
+        with torch.no_grad():
+            atoms = layer.atoms()  # the no-grad path (in-place logs) fills the buffers with 18 rows first
+        expected = sample_sxpid_atoms(theta, bins, layer.n_bins)
+        for name, i in zip(atom_names(3), range(18), strict=True):
+            torch.testing.assert_close(atoms[name], expected.atoms[:, i].detach(), atol=1e-12, rtol=0)
+        got = layer.goal_value()
+        want = sample_sxpid_goal(theta, bins, layer.n_bins, *goal_vector("trivariate_optimised", 3))
+        torch.testing.assert_close(got, want, atol=1e-12, rtol=0)
+        (g_got,) = torch.autograd.grad(got.sum(), theta, retain_graph=True)
+        (g_want,) = torch.autograd.grad(want.sum(), theta, retain_graph=True)
+        torch.testing.assert_close(g_got, g_want, atol=1e-12, rtol=0)
+        # atoms with a gradient keep their own buffers: a later goal call must not overwrite them
+        with_grad = layer.pid()
+        layer.goal_value()
+        (g_atoms,) = torch.autograd.grad(with_grad.atoms.sum(), theta)
+        (g_ref,) = torch.autograd.grad(expected.atoms.sum(), theta)
+        torch.testing.assert_close(g_atoms, g_ref, atol=1e-12, rtol=0)
+
+
 @pytest.mark.slow
 def test_trivariate_optimised_full_mnist_reaches_the_target(shared_dir):
     """100 trivariate neurons, optimised goal, 60 epochs (≈ 10 min on 1 core): measured 94.65 % and 94.79 %."""

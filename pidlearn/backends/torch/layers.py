@@ -199,16 +199,20 @@ class InfomorphicLayer(nn.Module):
             return theta, y
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             raise ValueError(f"steps must be a positive int, got {steps!r}")
-        if x_lateral is None:
-            y = torch.zeros(x_r.shape[0], self.n_neurons, dtype=r.dtype, device=r.device)
-        else:
+        y = None  # lateral input 0: l = b_L, without multiplying zeros by the lateral weights
+        if x_lateral is not None:
             y = self._check_input(x_lateral, self.n_neurons, "x_lateral").detach()
             if y.shape[0] != x_r.shape[0]:
                 raise ValueError(f"x_lateral has {y.shape[0]} samples but x_receptive has {x_r.shape[0]}")
         weight = self.lateral_map.weight * self.lateral_mask
         for step in range(steps):
             with torch.set_grad_enabled(torch.is_grad_enabled() and step == steps - 1):
-                l = nn.functional.linear(y, weight, self.lateral_map.bias)
+                if y is None and not torch.is_grad_enabled():  # (with a gradient, W_L gets its zero gradient)
+                    l = self.lateral_map.bias.expand(x_r.shape[0], self.n_neurons)
+                else:
+                    if y is None:
+                        y = torch.zeros(x_r.shape[0], self.n_neurons, dtype=r.dtype, device=r.device)
+                    l = nn.functional.linear(y, weight, self.lateral_map.bias)
                 theta = _act.firing_probability(self._activation(r, c, l))
             y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
         self._last = (theta, (r, c, l))
