@@ -261,29 +261,42 @@ def _cell_keys(bins, n_bins: tuple[int, ...], ws: _Workspace) -> tuple[torch.Ten
     """Index (neurons, 2^n − 1, batch) of each sample's cell in the concatenated marginal tables, and their size.
 
     ``bins`` is a (batch, neurons, n) tensor or a sequence of n (batch, neurons) tensors. Source set ``g`` (a
-    bitmask) owns the slots ``offset_g .. offset_g + Π_{i∈g} K_i − 1`` of a neuron's table.
+    bitmask) owns the slots ``offset_g .. offset_g + Π_{i∈g} K_i − 1`` of a neuron's table; a cell's slot is
+    ``offset_g + Σ_{i∈g} stride_gi · s_i``, one small matmul for all sets (exact: the slots are integers far below
+    the float mantissa).
     """
     n = len(n_bins)
     cols_in = [bins[..., i] for i in range(n)] if isinstance(bins, torch.Tensor) else list(bins)
     b, n_neurons = cols_in[0].shape
     device = cols_in[0].device
-    cols = ws.get("cols", (n_neurons, n, b), torch.int64, device)  # rows of samples, one per neuron and source
+    strides, offsets = _slot_strides(tuple(n_bins))
+    size = int(offsets[-1])
+    fdtype = torch.float32 if size < 1 << 24 else torch.float64
+    cols = ws.get("cols", (n_neurons, n, b), fdtype, device)  # rows of samples, one per neuron and source
     for i, col in enumerate(cols_in):
         cols[:, i].copy_(col.T)
-    keys = ws.get("keys", (n_neurons, (1 << n) - 1, b), torch.int64, device)
-    offset = 0
+    slots = ws.get("slots", (n_neurons, (1 << n) - 1, b), fdtype, device)
+    torch.matmul(torch.as_tensor(strides, dtype=fdtype, device=device), cols, out=slots)
+    slots.add_(torch.as_tensor(offsets[:-1], dtype=fdtype, device=device).unsqueeze(-1))
+    keys = ws.get("keys", slots.shape, torch.int64, device)
+    keys.copy_(slots)
+    return keys, size
+
+
+@functools.cache
+def _slot_strides(n_bins: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Row-major strides (2^n − 1, n) of each source set's table and the tables' offsets (2^n entries, last = size)."""
+    n = len(n_bins)
+    strides = np.zeros(((1 << n) - 1, n))
+    offsets = np.zeros(1 << n)
     for g in range(1, 1 << n):
         members = [i for i in range(n) if g >> i & 1]
-        key = keys[:, g - 1]
-        key.copy_(cols[:, members[0]])
-        size = n_bins[members[0]]
-        for i in members[1:]:
-            key.mul_(n_bins[i]).add_(cols[:, i])
-            size *= n_bins[i]
-        if offset:
-            key.add_(offset)
-        offset += size
-    return keys, offset
+        step = 1
+        for i in reversed(members):
+            strides[g - 1, i] = step
+            step *= n_bins[i]
+        offsets[g] = offsets[g - 1] + step
+    return strides, offsets
 
 
 def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
