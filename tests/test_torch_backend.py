@@ -349,6 +349,40 @@ def test_trivariate_network_learns_the_bundled_mnist(small_mnist):
     assert len(trainer.history[-1]["atoms"]["hidden"]) == 19
 
 
+def test_context_gated_network_options(small_mnist):
+    x, y, xt, yt = small_mnist
+    torch.manual_seed(0)
+    ref = InfomorphicNetwork(hidden=50)
+    torch.manual_seed(0)
+    net = InfomorphicNetwork(
+        hidden=50, hidden_activation_kwargs={"k1": 0.1}, context_init_gain=5.0, readout_input="unlabelled"
+    )
+    torch.testing.assert_close(net.hidden.context.weight, 5.0 * ref.hidden.context.weight)
+    r, c = torch.randn(4, 50), torch.randn(4, 50)
+    torch.testing.assert_close(net.hidden._activation(r, c), r * (0.1 + 0.9 * 2 * torch.sigmoid(2 * r * c)))
+    # the unlabelled readout input is a second, gradient-free pass: the hidden goal keeps the labelled batch
+    net.train()
+    eye = torch.eye(10)
+    net(x[:64], eye[y[:64]])
+    theta, (_, c_last) = net.hidden._last
+    torch.testing.assert_close(c_last, net.hidden.context(eye[y[:64]]))
+    assert theta.requires_grad
+    trainer = Trainer(net, batch_size=512, seed=0, progress=False, eval_hidden="max")
+    trainer.fit(x, y, 8, eval_sets={"test": (xt, yt)})
+    assert trainer.history[-1]["accuracy"]["test"] >= 0.6  # measured 0.79 after 8 epochs; chance is 0.10
+    theta_max = trainer.predict_theta(xt[:50])
+    trainer.eval_hidden = "mean"
+    assert not torch.equal(theta_max, trainer.predict_theta(xt[:50]))
+    with pytest.raises(ValueError, match="readout_input"):
+        InfomorphicNetwork(hidden=4, readout_input="label")
+    with pytest.raises(ValueError, match="hidden=0 has none"):
+        InfomorphicNetwork(hidden=0, context_init_gain=2.0)
+    with pytest.raises(ValueError, match="eval_hidden"):
+        Trainer(net, eval_hidden="argmax")
+    with pytest.raises(ValueError, match="hidden_output"):
+        net(x[:4], eye[y[:4]], hidden_output="probability")
+
+
 def test_checkpoint_resumes_to_the_same_state(small_mnist, tmp_path):
     x, y, _, _ = small_mnist
     x, y = x[:2048], y[:2048]

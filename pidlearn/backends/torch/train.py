@@ -59,6 +59,24 @@ class InfomorphicNetwork(nn.Module):
     readout_goal : str or mapping, default "readout"
     lateral_connections : int, optional
         Sparse lateral inputs of a trivariate hidden layer (see :class:`InfomorphicLayer`).
+    hidden_activation_kwargs : dict, optional
+        Constants of the hidden layer's activation, e.g. ``{"k1": 0.1}`` for a bivariate layer whose context gates
+        the receptive drive more strongly than the reference ``k1 = 0.9``.
+    context_init_gain : float, default 1.0
+        Multiplies the hidden layer's initial context weights (PyTorch's default ``nn.Linear`` initialisation).
+    readout_input : {"labelled", "unlabelled"}, default "labelled"
+        What the readout sees during training: the hidden samples of the same pass, which had the label as context
+        (the reference code), or the hidden samples of a second, gradient-free pass with the label input zeroed,
+        i.e. what the readout sees at test time. The hidden layer's own goal always uses the labelled pass.
+
+    Notes
+    -----
+    The defaults reproduce the reference configuration. With the context heuristic the bivariate hidden neurons
+    collapse onto few label partitions (with ``k1 = 0.9`` the context hardly changes θ, so every neuron drifts to
+    the same easy partitions of the digits); ``hidden_activation_kwargs={"k1": 0.1}`` with ``context_init_gain=5``
+    lets each neuron's random context weights seed a different partition (see ``docs/torch.md`` for the measured
+    effect), and ``readout_input="unlabelled"`` removes the shift between the hidden samples the readout is trained
+    on and those it sees at test time, which is large when the context gates the drive.
     """
 
     def __init__(
@@ -69,10 +87,23 @@ class InfomorphicNetwork(nn.Module):
         hidden_goal="context_heuristic",
         readout_goal="readout",
         lateral_connections: int | None = None,
+        hidden_activation_kwargs: dict | None = None,
+        context_init_gain: float = 1.0,
+        readout_input: str = "labelled",
     ):
         super().__init__()
         if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
             raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
+        if readout_input not in ("labelled", "unlabelled"):
+            raise ValueError(f"readout_input must be 'labelled' or 'unlabelled', got {readout_input!r}")
+        if not (isinstance(context_init_gain, int | float) and context_init_gain > 0):
+            raise ValueError(f"context_init_gain must be a positive number, got {context_init_gain!r}")
+        if not hidden and (hidden_activation_kwargs or context_init_gain != 1.0 or readout_input != "labelled"):
+            raise ValueError(
+                "hidden_activation_kwargs, context_init_gain and readout_input configure the hidden layer, "
+                "and hidden=0 has none"
+            )
+        self.readout_input = readout_input
         self.n_inputs, self.n_classes, self.n_hidden = n_inputs, n_classes, hidden
         self.hidden = None
         if hidden:
@@ -84,7 +115,11 @@ class InfomorphicNetwork(nn.Module):
                 goal=hidden_goal,
                 lateral=n_src == 3,
                 lateral_connections=lateral_connections if n_src == 3 else None,
+                activation_kwargs=hidden_activation_kwargs,
             )
+            if context_init_gain != 1.0:
+                with torch.no_grad():
+                    self.hidden.context.weight.mul_(float(context_init_gain))
         self.readout = InfomorphicLayer(
             hidden or n_inputs,
             n_classes,
@@ -101,15 +136,39 @@ class InfomorphicNetwork(nn.Module):
             {"hidden": self.hidden, "readout": self.readout} if self.hidden is not None else {"readout": self.readout}
         )
 
-    def forward(self, x: torch.Tensor, context: torch.Tensor, generator: torch.Generator | None = None):
-        """Readout θ and samples; every layer keeps its batch for ``loss()`` / ``atoms()``."""
+    def forward(
+        self,
+        x: torch.Tensor,
+        context: torch.Tensor,
+        generator: torch.Generator | None = None,
+        *,
+        hidden_output: str = "sample",
+    ):
+        """Readout θ and samples; every layer keeps its batch for ``loss()`` / ``atoms()``.
+
+        ``hidden_output`` is what the readout receives from the hidden layer: ``"sample"`` (its samples, as in
+        training), ``"max"`` (the more probable value, ``sign(θ − 1/2)``) or ``"mean"`` (the expectation ``2θ − 1``).
+        """
+        if hidden_output not in ("sample", "max", "mean"):
+            raise ValueError(f"hidden_output must be 'sample', 'max' or 'mean', got {hidden_output!r}")
         h = x
         if self.hidden is not None:
-            if self.hidden.lateral:  # step 1 with lateral input 0, step 2 with step 1's samples
-                _, h = self.hidden(x, context, None, generator=generator, steps=2)
-            else:
-                _, h = self.hidden(x, context, generator=generator)
+            theta, h = self._hidden_pass(x, context, generator)
+            if self.training and self.readout_input == "unlabelled":
+                last = self.hidden._last  # the hidden goal keeps the labelled pass
+                with torch.no_grad():
+                    theta, h = self._hidden_pass(x, torch.zeros_like(context), generator)
+                self.hidden._last = last
+            if hidden_output == "max":
+                h = torch.where(theta.detach() >= 0.5, 1.0, -1.0).to(theta.dtype)
+            elif hidden_output == "mean":
+                h = (2.0 * theta - 1.0).detach()
         return self.readout(h, context, generator=generator)
+
+    def _hidden_pass(self, x, context, generator):
+        if self.hidden.lateral:  # step 1 with lateral input 0, step 2 with step 1's samples
+            return self.hidden(x, context, None, generator=generator, steps=2)
+        return self.hidden(x, context, generator=generator)
 
 
 def _n_sources_of(goal) -> int:
@@ -133,6 +192,9 @@ class Trainer:
     monitor_every : int, default 10
         Record all atoms (for :attr:`history`) on every ``monitor_every``-th batch, starting with the first; the
         gradient step itself evaluates only the redundancies the goals need.
+    eval_hidden : {"sample", "max", "mean"}, default "sample"
+        What the readout receives from the hidden layer at evaluation (see :meth:`InfomorphicNetwork.forward`);
+        the reference code evaluates with samples.
 
     Attributes
     ----------
@@ -155,7 +217,11 @@ class Trainer:
         seed: int = 0,
         progress: bool = True,
         monitor_every: int = 10,
+        eval_hidden: str = "sample",
     ):
+        if eval_hidden not in ("sample", "max", "mean"):
+            raise ValueError(f"eval_hidden must be 'sample', 'max' or 'mean', got {eval_hidden!r}")
+        self.eval_hidden = eval_hidden
         if batch_size < 2:
             raise ValueError(f"batch_size must be at least 2, got {batch_size}")
         self.network = network
@@ -223,7 +289,7 @@ class Trainer:
         bs = batch_size or self.batch_size
         for k in range(0, len(x), bs):
             xb = x[k : k + bs]
-            theta, _ = net(xb, zeros.expand(len(xb), -1), generator=gen)
+            theta, _ = net(xb, zeros.expand(len(xb), -1), generator=gen, hidden_output=self.eval_hidden)
             out.append(theta)
         return torch.cat(out)
 
