@@ -316,26 +316,24 @@ def _cell_sums(src: torch.Tensor, keys: torch.Tensor, size: int, ws: _Workspace)
     torch.gather(table, 1, flat, out=src)
 
 
-def _theta_gradient(q, log_d, keys, size, c, g, log_pt_diff, ws) -> torch.Tensor:
+def _theta_gradient(q, gl, keys, size, c, g, log_pt_diff, ws) -> torch.Tensor:
     """``∂/∂θ`` (N, B) of ``Σ_α g_α I_sx(α)`` in bits (``g``: (R,) or (N, R) weights) from forward quantities.
 
     With ``p_bt`` the mass of sample ``b`` at ``T = t`` and ``D_t^α(b) = P(T = t, ∨α)`` at its cell (nats),
 
         ∂I_sx(α)/∂p_bt = ln D_t^α(b) + Σ_g C_αg Σ_{b': cell_g(b') = cell_g(b)} p_b't / D_t^α(b') − ln P(t) − 1,
 
-    and ``∂p_b1/∂θ_b = −∂p_b0/∂θ_b = 1/B``. ``q = p / D`` and ``log_d = ln D``, both (N, R, B, 2).
+    and ``∂p_b1/∂θ_b = −∂p_b0/∂θ_b = 1/B``. ``q = p / D`` (N, R, B, 2); ``gl = Σ_α g_α ln D^α`` (N, 2B).
     """
     n_neurons, rows, b = q.shape[:3]
     n_sets = keys.shape[1]
-    q, log_d = q.view(n_neurons, rows, 2 * b), log_d.view(n_neurons, rows, 2 * b)
+    q = q.view(n_neurons, rows, 2 * b)
     u = ws.get("cells", (n_neurons, n_sets * b), _complex_dtype(q.dtype), q.device)
     u_real = torch.view_as_real(u).view(n_neurons, n_sets, 2 * b)
     if g.dim() == 1:
-        gl = torch.matmul(g, log_d)  # (N, 2B)
         torch.matmul(c.T * g, q, out=u_real)
         g_sum = g.sum()
     else:
-        gl = torch.matmul(g.unsqueeze(1), log_d).squeeze(1)
         torch.matmul(c.T.unsqueeze(0) * g.unsqueeze(1), q, out=u_real)
         g_sum = g.sum(-1, keepdim=True)
     _cell_sums(u, keys, size, ws)
@@ -378,7 +376,12 @@ class _SampleRedundancy(torch.autograd.Function):
             torch.log(d, out=log_d)
         else:
             log_d = d.log_()
-        red = (log_d.view(n_neurons, rows, 2 * b) * probs.view(n_neurons, 1, 2 * b)).sum(-1)
+        log_d2 = log_d.view(n_neurons, rows, 2 * b)
+        if needs_grad and weights is not None:
+            gl = torch.matmul(weights, log_d2)  # Σ_α w_α ln D^α (N, 2B), for the gradient
+        # Σ_{b,t} p_bt ln D_t^α(b), the product in place where ln D is not kept for backward
+        prod = ws.get("prod", log_d2.shape, theta.dtype, theta.device) if needs_grad and weights is None else log_d2
+        red = torch.mul(log_d2, probs.view(n_neurons, 1, 2 * b), out=prod).sum(-1)
         red = (red - log_disj - torch.special.xlogy(p_t, p_t).sum(-1, keepdim=True)) / _LOG2
         out = red if weights is None else torch.matmul(red, weights)
         ctx.weighted = weights is not None
@@ -389,7 +392,7 @@ class _SampleRedundancy(torch.autograd.Function):
                 ctx.save_for_backward(q, log_d, keys, c, log_pt_diff)
                 ctx.size = size
             else:  # one output per neuron: the whole gradient is known now and is (N, B) small
-                ctx.save_for_backward(_theta_gradient(q, log_d, keys, size, c, weights, log_pt_diff, ws))
+                ctx.save_for_backward(_theta_gradient(q, gl, keys, size, c, weights, log_pt_diff, ws))
         return out
 
     @staticmethod
@@ -400,7 +403,9 @@ class _SampleRedundancy(torch.autograd.Function):
             grad = grad * grad_out.unsqueeze(-1)
         else:
             q, log_d, keys, c, log_pt_diff = ctx.saved_tensors
-            grad = _theta_gradient(q, log_d, keys, ctx.size, c, grad_out, log_pt_diff, _Workspace())
+            b = q.shape[2]
+            gl = torch.matmul(grad_out.unsqueeze(1), log_d.view(*q.shape[:2], 2 * b)).squeeze(1)
+            grad = _theta_gradient(q, gl, keys, ctx.size, c, grad_out, log_pt_diff, _Workspace())
         return grad.T, None, None, None, None, None, None
 
 
