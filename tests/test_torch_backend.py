@@ -22,6 +22,7 @@ from pidlearn.backends.torch.functional import (  # noqa: E402
     sxpid_atoms,
 )
 from pidlearn.backends.torch.layers import InfomorphicLayer  # noqa: E402
+from pidlearn.backends.torch.memory import recall_capacity  # noqa: E402
 from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer, standardise  # noqa: E402
 from pidlearn.goals import PRESETS, goal_vector, preset  # noqa: E402
 from pidlearn.idx import load_mnist, load_mnist_small, read_idx  # noqa: E402
@@ -551,3 +552,14 @@ def test_sparse_lateral_connections(tmp_path):
         InfomorphicLayer(8, 3, 12, lateral_connections=4)
     net = InfomorphicNetwork(hidden=20, hidden_goal="trivariate_optimised", lateral_connections=5)
     assert net.hidden.lateral_mask.sum(1).tolist() == [5.0] * 20
+
+
+# -------------------------------------------------------------------------------------------------- memory
+def test_memory_recalls_few_patterns_with_constant_bits():
+    # five random patterns of 100 bits: some neurons see the same bit in all of them, their redundancy is 0 and
+    # gives no gradient; the Hebbian start keeps their bit (measured: 1.0 recalled, 0.2 from a random start)
+    res = recall_capacity(100, (5, 40), epochs=60, init="hebbian")
+    assert [r["recalled"] for r in res["rows"]] == [1.0, 1.0]
+    assert res["rows"][1]["hopfield_recalled"] == 0.0  # 0.4 N is beyond the Hebbian network
+    with pytest.raises(ValueError, match="init must be"):
+        recall_capacity(10, (2,), init="zeros")

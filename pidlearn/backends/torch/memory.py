@@ -6,6 +6,13 @@ s_j + d_i``); it fires with ``θ_i = σ(β (r_i + c_i))`` (the sum activation) a
 ``Π({1}{2})`` of its output with R and C (preset ``memory``), so that the context learns to predict the bit the input
 would give. Training: full batch of all patterns with ``s = ξ``, Adam (lr 0.05), 100 steps.
 
+A neuron whose own bit is the same in every stored pattern has a constant R: its redundancy is identically 0 and
+its goal gives it no gradient, so its recurrent weights stay where they started (with five random patterns of 100
+bits, some 6 % of the neurons). :meth:`InfomorphicMemory.hebbian_init_` (``recall_capacity(init="hebbian")``, the
+default) starts the recurrent weights from the Hebbian matrix of the patterns, as the authors' code can
+(``hebbian_init`` in its model configuration): such a neuron then keeps its constant bit, and the goal trains the
+others from there.
+
 Recall: the input is switched off (``x = 0``) and the state is iterated synchronously from the cue,
 ``s ← sign(b + c(s))``; a pattern counts as recalled when the final state is a fixed point with cosine similarity
 ``≥ 0.95`` to it. The Hopfield network (Hebbian ``W = ξᵀξ / N``, zero diagonal) is scored the same way.
@@ -66,6 +73,14 @@ class InfomorphicMemory(nn.Module):
         self.weight = nn.Parameter(torch.randn(n_neurons, n_neurons) / n_neurons)
         self.context_bias = nn.Parameter(torch.zeros(n_neurons))
         self.register_buffer("mask", 1.0 - torch.eye(n_neurons), persistent=False)
+
+    @torch.no_grad()
+    def hebbian_init_(self, patterns: torch.Tensor) -> InfomorphicMemory:
+        """Set the recurrent weights to the Hebbian ``ξᵀξ / N`` of ``patterns`` (zero diagonal); returns ``self``."""
+        if patterns.dim() != 2 or patterns.shape[1] != self.n_neurons:
+            raise ValueError(f"patterns must have shape (P, {self.n_neurons}), got {tuple(patterns.shape)}")
+        self.weight.copy_(hopfield_weights(patterns.to(self.weight.dtype)))
+        return self
 
     def context(self, state: torch.Tensor) -> torch.Tensor:
         """``c = s Wᵀ + d`` with the diagonal of ``W`` masked (no self-connections)."""
@@ -158,6 +173,7 @@ def recall_capacity(
     min_fraction: float = 0.9,
     seed: int = 0,
     noise: float = 0.0,
+    init: str = "hebbian",
 ) -> dict:
     """Recall of the infomorphic memory and of a Hopfield network for several numbers of random patterns.
 
@@ -166,12 +182,19 @@ def recall_capacity(
     dict with ``rows`` (per pattern count: fraction recalled by each, and the infomorphic memory's mean atoms),
     ``capacity`` / ``hopfield_capacity`` (the largest tested ``P`` with at least ``min_fraction`` of the patterns
     recalled, divided by ``N``; 0 when none) and the settings.
+
+    ``init="hebbian"`` starts each memory's recurrent weights from the Hebbian matrix of its patterns
+    (:meth:`InfomorphicMemory.hebbian_init_`), ``"random"`` from small random weights.
     """
+    if init not in ("hebbian", "random"):
+        raise ValueError(f"init must be 'hebbian' or 'random', got {init!r}")
     rows = []
     for p in pattern_counts:
         patterns = random_patterns(int(p), n_neurons, seed=seed + int(p))
         torch.manual_seed(seed)
         mem = InfomorphicMemory(n_neurons)
+        if init == "hebbian":
+            mem.hebbian_init_(patterns)
         hist = mem.fit(patterns, epochs=epochs, lr=lr)
         ok = recall(mem.step, patterns, noise=noise, seed=seed)
         w = hopfield_weights(patterns)
@@ -197,4 +220,5 @@ def recall_capacity(
         "min_fraction": min_fraction,
         "epochs": epochs,
         "noise": noise,
+        "init": init,
     }
