@@ -327,7 +327,7 @@ def _theta_gradient(q, gl, keys, size, c, g, log_pt_diff, ws) -> torch.Tensor:
 
         ∂I_sx(α)/∂p_bt = ln D_t^α(b) + Σ_g C_αg Σ_{b': cell_g(b') = cell_g(b)} p_b't / D_t^α(b') − ln P(t) − 1,
 
-    and ``∂p_b1/∂θ_b = −∂p_b0/∂θ_b = 1/B``. ``q = p / D`` (N, R, B, 2); ``gl = Σ_α g_α ln D^α`` (N, 2B).
+    and ``∂p_b1/∂θ_b = −∂p_b0/∂θ_b = 1/B``. ``q = p / D`` (N, R, B, 2); ``gl = Σ_α g_α ln D_t^α`` (N, 2B).
     """
     n_neurons, rows, b = q.shape[:3]
     n_sets = keys.shape[1]
@@ -382,7 +382,7 @@ class _SampleRedundancy(torch.autograd.Function):
             log_d = d.log_()
         log_d2 = log_d.view(n_neurons, rows, 2 * b)
         if needs_grad and weights is not None:
-            gl = torch.matmul(weights, log_d2)  # Σ_α w_α ln D^α (N, 2B), for the gradient
+            gl = torch.matmul(weights, log_d2)  # Σ_α w_α ln D_t^α (N, 2B), for the gradient
         # Σ_{b,t} p_bt ln D_t^α(b), the product in place where ln D is not kept for backward
         prod = ws.get("prod", log_d2.shape, theta.dtype, theta.device) if needs_grad and weights is None else log_d2
         red = torch.mul(log_d2, probs.view(n_neurons, 1, 2 * b), out=prod).sum(-1)
