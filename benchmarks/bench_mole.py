@@ -1,10 +1,11 @@
-"""Time of one training epoch of MOLE (asynchronous; Rényi α = 1.01 or InfoNCE) beside backprop on the same network.
+"""Time of one training epoch of MOLE (asynchronous; Rényi α = 1.01, InfoNCE or PID) beside backprop on the same net.
 
     python -m pytest benchmarks/bench_mole.py --benchmark-only   # pytest-benchmark ("pidlearn" = MOLE with Rényi)
     python benchmarks/bench_mole.py [--rounds 3] [--objective infonce]   # median s per epoch, a Markdown table
 
-Threads: ``PIDLEARN_BENCH_THREADS`` (default 1). Data from ``../shared/datasets`` (skipped when absent). What one
-epoch is here (the networks and settings of ``pidlearn.backends.torch.mole_data``):
+Objectives: ``renyi`` (default), ``renyi2``, ``renyi-norm``, ``infonce``, ``pid``. Threads:
+``PIDLEARN_BENCH_THREADS`` (default 1). Data from ``../shared/datasets`` (skipped when absent). What one epoch is here
+(the networks and settings of ``pidlearn.backends.torch.mole_data``):
 
 * MNIST-MLP — 12 800 training images (50 batches of 256; a full epoch of 60 000 is 234 batches, ≈ 4.7× this);
 * Fashion-MNIST-CNN — 5 120 training images (20 batches of 256; the table of docs/mole.md trains on 20 000);
@@ -99,7 +100,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="median seconds per epoch, MOLE vs backprop")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--only", nargs="+", choices=list(CASES))
-    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce"))
+    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"))
     args = p.parse_args(argv)
     torch.set_num_threads(THREADS)
     print(

@@ -1,7 +1,7 @@
 """Reproduce the MOLE results table of docs/mole.md: MOLE beside backprop on the same network, per dataset.
 
-    python benchmarks/mole_results.py [--data ../shared/datasets] [--only cora mutag ...] [--objective renyi]
-        [--schedule asynchronous] [--seed 0] [--out mole_results.jsonl]
+    python benchmarks/mole_results.py [--data ../shared/datasets] [--only Cora-GCN MUTAG-GIN ...] [--objective renyi]
+        [--schedule asynchronous] [--seeds 0 1 2] [--select val] [--out mole_results.jsonl] [--summary]
 
 Each run appends one JSON line (accuracies, epochs, seconds, settings) to ``--out`` and prints a row; at the end the
 Markdown table of all rows in the file. One torch thread (the runs are meant to share a small machine).
@@ -49,6 +49,54 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def summary(rows: list[dict]) -> str:
+    """Mean ± standard deviation over seeds per (run, objective, schedule, selection, settings) of the rows.
+
+    Graph rows: each seed's accuracy is its mean over folds. Selection ``val``: the test accuracy at the epoch with
+    the best validation accuracy; the validation accuracy (mean over seeds) is shown, and the mean chosen epoch.
+    """
+    import statistics
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        s = r.get("settings", {})
+        key = (r["run"], r["objective"], r["schedule"], r.get("select", "last"), r.get("pool", "-"), s.get("lr"),
+               s.get("batch_size"), r["epochs"], r.get("folds", "-"))  # fmt: skip
+        groups.setdefault(key, []).append(r)
+
+    def ms(values):
+        values = [100 * v for v in values]
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+
+    lines = [
+        "| run | objective / schedule | select | epochs | seeds | MOLE test (%) | backprop test (%) | gap (pts) "
+        "| MOLE val (%) | backprop val (%) | MOLE / backprop s per epoch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for key, rs in groups.items():
+        run, objective, schedule, select, pool, lr, bs, epochs, folds = key
+        mole = [r["test_accuracy"] for r in rs]
+        bp = [r["baseline_accuracy"] for r in rs]
+        gap = 100 * (statistics.mean(bp) - statistics.mean(mole))
+        val = ms([r["val_accuracy"] for r in rs]) if select == "val" else "-"
+        bval = ms([r["baseline_val_accuracy"] for r in rs]) if select == "val" else "-"
+        sec = "-"
+        if "train_seconds_per_epoch" in rs[0]:
+            a = statistics.mean(r["train_seconds_per_epoch"] for r in rs)
+            b = statistics.mean(r["baseline_train_seconds_per_epoch"] for r in rs)
+            sec = f"{a:.2f} / {b:.2f}"
+        extra = f", pool {pool}" if pool != "-" else ""
+        extra += f", lr {lr}, batch {bs}" if lr is not None else ""
+        extra += f", {folds} folds" if folds != "-" else ""
+        seeds = ",".join(str(r["seed"]) for r in rs)
+        lines.append(
+            f"| {run} | {objective} / {schedule}{extra} | {select} | {epochs} | {seeds} | {ms(mole)} | {ms(bp)} "
+            f"| {gap:+.1f} | {val} | {bval} | {sec} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
@@ -71,6 +119,7 @@ def main(argv=None) -> int:
     p.add_argument("--folds", type=int, help="graph rows: only the first F of the 10 folds")
     p.add_argument("--out", default="mole_results.jsonl")
     p.add_argument("--table-only", action="store_true", help="print the table of --out and stop")
+    p.add_argument("--summary", action="store_true", help="also print mean ± std over seeds per setting")
     args = p.parse_args(argv)
 
     import torch
@@ -110,6 +159,8 @@ def main(argv=None) -> int:
             print(table([res]).splitlines()[-1], flush=True)
     rows = [json.loads(line) for line in out.read_text().splitlines() if line.strip()] if out.exists() else []
     print(table(rows))
+    if args.summary:
+        print(summary(rows))
     return 0
 
 

@@ -256,7 +256,8 @@ def _make(schedule, objective="renyi", head_epochs=0):
 
 
 @pytest.mark.parametrize(
-    "schedule, objective, epochs, head_epochs", [("asynchronous", "renyi", 2, 1), ("sequential", "infonce", 2, 0)]
+    "schedule, objective, epochs, head_epochs",
+    [("asynchronous", "renyi", 2, 1), ("sequential", "infonce", 2, 0), ("asynchronous", "pid", 2, 0)],
 )
 def test_checkpoint_resume_equals_uninterrupted(tmp_path, schedule, objective, epochs, head_epochs):
     data = _blobs(256)
