@@ -515,3 +515,27 @@ def test_import_pidlearn_does_not_import_torch():
     code = "import sys, pidlearn, pidlearn.cli; pidlearn.cli.build_parser(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# slow: rows of the results table of docs/mole.md (validation-selected epochs, seed 0)
+@pytest.mark.slow
+def test_cora_pid_row_within_two_points_of_backprop(shared_dir):
+    from pidlearn.backends.torch.mole_data import run_experiment
+
+    res = run_experiment(
+        "node", "cora", shared_dir / "datasets", objective="pid", epochs=200, baseline=True, select="val", seed=0
+    )
+    assert res["n_val"] == 500 and 1 <= res["best_epoch"] <= 200
+    assert res["test_accuracy"] > 0.78 and res["test_accuracy"] >= res["baseline_accuracy"] - 0.02  # 80.7 vs 80.4
+
+
+@pytest.mark.slow
+def test_mutag_renyi_sequential_row(shared_dir):
+    from pidlearn.backends.torch.mole_data import run_experiment
+
+    res = run_experiment(
+        "graph", "mutag", shared_dir / "datasets", schedule="sequential", epochs=50, baseline=True, select="val"
+    )
+    assert res["folds"] == 10 and res["test_accuracy"] > 0.74  # measured 79.3 % (backprop 77.1 %)
+    assert res["test_accuracy"] >= res["baseline_accuracy"] - 0.03
