@@ -219,9 +219,7 @@ def test_csxpid_matches_naive(n_sources):
         sources[2] = rng.standard_normal((n, 2))  # a multivariate source
     target = sum(s.reshape(n, -1)[:, 0] for s in sources) + 0.3 * rng.standard_normal(n)
     lat = lattice(n_sources)
-    fast = local_redundancies(
-        target[:, None], [s.reshape(n, -1) for s in sources], lat.antichains, 3, workers=-1
-    )
+    fast = local_redundancies(target[:, None], [s.reshape(n, -1) for s in sources], lat.antichains, 3, workers=-1)
     names = {frozenset(frozenset(a) for a in ac): i for i, ac in enumerate(lat.antichains)}
     naive_antichains = naive._antichains(n_sources)
     assert len(naive_antichains) == len(lat.antichains)
