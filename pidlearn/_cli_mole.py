@@ -25,8 +25,9 @@ def add_parser(subparsers) -> None:
         help="MOLE: train a network module by module, each maximising I(T_k; Y) (MLP/CNN/GCN/GIN); needs torch",
         description=(
             "Train a network cut into modules, each maximising the mutual information between its output and the "
-            "label (matrix-based Renyi or InfoNCE), gradients isolated between modules, a linear head trained with "
-            "cross-entropy. Prints the test accuracy; --baseline also trains the same network with backprop."
+            "label (matrix-based Renyi, InfoNCE, or a PID goal of binary units), gradients isolated between modules, "
+            "a linear head trained with cross-entropy. Prints the test accuracy; --baseline also trains the same "
+            "network with backprop."
         ),
     )
     p.add_argument(
