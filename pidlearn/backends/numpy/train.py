@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pidlearn._progress import progress_bar
 from pidlearn.backends.numpy.local_rule import atom_names
 from pidlearn.backends.numpy.neurons import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
@@ -246,7 +247,7 @@ class Trainer:
         sums = {name: 0.0 for name in self.optimizers}
         n_monitored = 0
         losses = dict.fromkeys(self.optimizers, 0.0)
-        for k in _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
+        for k in progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
             idx = order[k * self.batch_size : (k + 1) * self.batch_size]
             monitor = k % self.monitor_every == 0
             n_monitored += monitor
@@ -346,13 +347,3 @@ class Trainer:
         """Resume from a checkpoint written by :meth:`save` (``np.load(..., allow_pickle=False)``)."""
         with np.load(path, allow_pickle=False) as data:
             self.load_state_dict({k: data[k] for k in data.files})
-
-
-def _progress(it, enabled: bool, desc: str):
-    if not enabled:
-        return it
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional
-        return it
-    return tqdm(it, desc=desc, leave=False)

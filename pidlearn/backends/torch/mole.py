@@ -51,6 +51,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pidlearn._progress import progress_bar
+
 __all__ = [
     "MOLE",
     "SIGMA_RULES",
@@ -517,16 +519,6 @@ def _represent(h) -> torch.Tensor:
     return h.represent()
 
 
-def _progress(it, enabled: bool, desc: str):
-    if not enabled:
-        return it
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional
-        return it
-    return tqdm(it, desc=desc, leave=False)
-
-
 class _StackTrainer:
     """Data iteration, evaluation and checkpoints shared by :class:`MOLE` and :class:`Backprop`."""
 
@@ -826,7 +818,7 @@ class MOLE(_StackTrainer):
         n = len(batches)
         mis = [0.0] * len(self.modules)
         head_loss = 0.0
-        for inp, y in _progress(batches, self.progress, f"epoch {self.epoch + 1}"):
+        for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
             y = torch.as_tensor(y, dtype=torch.int64)
             x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
             total = 0.0
@@ -862,7 +854,7 @@ class MOLE(_StackTrainer):
             name = f"module {k + 1}"
             opt = self.optimizers.get(name)
             mi_sum = 0.0
-            for inp, y in _progress(batches, self.progress, desc):
+            for inp, y in progress_bar(batches, self.progress, desc):
                 y = torch.as_tensor(y, dtype=torch.int64)
                 x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
                 h_in = self._frozen_forward(inp, k)
@@ -882,7 +874,7 @@ class MOLE(_StackTrainer):
         k, n = len(self.modules), len(batches)
         opt = self.optimizers["head"]
         head_loss = 0.0
-        for inp, y in _progress(batches, self.progress, desc):
+        for inp, y in progress_bar(batches, self.progress, desc):
             y = torch.as_tensor(y, dtype=torch.int64)
             hl = self.head_loss(self._frozen_forward(inp, k), y)
             head_loss += float(hl.detach()) / n
@@ -1022,7 +1014,7 @@ class Backprop(_StackTrainer):
             batches = self._batches(data, train=True)
             self._train_mode(True)
             total = 0.0
-            for inp, y in _progress(batches, self.progress, f"epoch {self.epoch + 1}"):
+            for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
                 y = torch.as_tensor(y, dtype=torch.int64)
                 h = inp
                 for m in self.modules:

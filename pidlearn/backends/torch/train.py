@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pidlearn._progress import progress_bar
 from pidlearn.backends.torch.functional import atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
@@ -251,7 +252,7 @@ class Trainer:
         sums = {name: None for name in self.optimizers}
         n_monitored = 0
         losses = dict.fromkeys(self.optimizers, 0.0)
-        bar = _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}")
+        bar = progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}")
         for k in bar:
             idx = order[k * self.batch_size : (k + 1) * self.batch_size]
             net(x[idx], eye[labels[idx]], generator=self.generator)
@@ -372,16 +373,6 @@ class Trainer:
             self.load_state_dict(state)
         except (RuntimeError, KeyError, TypeError) as exc:
             raise ValueError(f"checkpoint {path} does not match this network and trainer: {exc}") from None
-
-
-def _progress(it, enabled: bool, desc: str):
-    if not enabled:
-        return it
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional
-        return it
-    return tqdm(it, desc=desc, leave=False)
 
 
 def plot_history(history: list[dict], path, *, xlabel: str = "epoch", ylabel: str = "accuracy (%)") -> Path:

@@ -14,9 +14,9 @@ import time
 
 import torch
 
+from pidlearn._progress import progress_bar
 from pidlearn.backends.torch.functional import atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer
-from pidlearn.backends.torch.train import _progress
 from pidlearn.goals import RESIDUAL
 
 __all__ = ["UnsupervisedTrainer", "linear_probe", "random_projection_codes"]
@@ -72,7 +72,7 @@ class UnsupervisedTrainer:
             order = torch.randperm(len(x), generator=self.generator)
             n_batches = max(1, len(x) // self.batch_size)
             total = torch.zeros(len(names))
-            for k in _progress(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
+            for k in progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
                 self._two_pass(x[order[k * self.batch_size : (k + 1) * self.batch_size]], self.generator)
                 pid = self.layer.pid()
                 loss = self.layer.loss(pid)
