@@ -12,13 +12,11 @@ each layer's analytic local rule (:meth:`.neurons.InfomorphicLayer.local_update`
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
-from pidlearn._progress import progress_bar
-from pidlearn.backends.numpy.local_rule import atom_names
+from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.numpy.neurons import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
 
@@ -166,11 +164,12 @@ class Adam:
             self.v[k][...] = state[f"v.{k}"]
 
 
-class Trainer:
+class Trainer(LayeredTrainer):
     """Train an :class:`InfomorphicNetwork` with one Adam per layer and the analytic local rule.
 
-    Same interface as :class:`pidlearn.backends.torch.train.Trainer`: ``fit``, ``train_epoch``, ``predict``,
-    ``accuracy``, ``history``, ``save`` / ``load`` (an ``.npz`` checkpoint, no pickle).
+    Same interface as :class:`pidlearn.backends.torch.train.Trainer` (both share
+    :class:`pidlearn.backends._trainer.LayeredTrainer`): ``fit``, ``train_epoch``, ``predict``, ``accuracy``,
+    ``history``, ``save`` / ``load`` (an ``.npz`` checkpoint, no pickle).
 
     Parameters
     ----------
@@ -198,22 +197,18 @@ class Trainer:
         progress: bool = True,
         monitor_every: int = 10,
     ):
-        if batch_size < 2:
-            raise ValueError(f"batch_size must be at least 2, got {batch_size}")
-        self.network = network
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.progress = progress
-        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
-            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
-        self.monitor_every = monitor_every
+        super().__init__(
+            network,
+            batch_size=batch_size,
+            lr_hidden=lr_hidden,
+            weight_decay_hidden=weight_decay_hidden,
+            lr_readout=lr_readout,
+            weight_decay_readout=weight_decay_readout,
+            seed=seed,
+            progress=progress,
+            monitor_every=monitor_every,
+        )
         self.rng = np.random.default_rng(self.seed)
-        self.optimizers = {}
-        for name, layer in network.layers().items():
-            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
-            self.optimizers[name] = Adam(layer.params, lr=lr, weight_decay=wd)
-        self.epoch = 0
-        self.history: list[dict] = []
 
     # --------------------------------------------------------------------------------------------------------------
     def step(self, x, context, *, monitor: bool = True) -> dict:
@@ -234,33 +229,6 @@ class Trainer:
             opt.step({k: -g for k, g in grads[name].items()})
         return out
 
-    def train_epoch(self, x, labels) -> dict:
-        """One pass over the training set (full batches only); returns mean losses and mean atoms per layer.
-
-        The atoms are averaged over every ``monitor_every``-th batch (the first included), as in the torch trainer.
-        """
-        net = self.network
-        n = len(x)
-        order = self.rng.permutation(n)
-        n_batches = max(1, n // self.batch_size)
-        eye = np.eye(net.n_classes, dtype=x.dtype)
-        sums = {name: 0.0 for name in self.optimizers}
-        n_monitored = 0
-        losses = dict.fromkeys(self.optimizers, 0.0)
-        for k in progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
-            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
-            monitor = k % self.monitor_every == 0
-            n_monitored += monitor
-            for name, (loss, mean) in self.step(x[idx], eye[labels[idx]], monitor=monitor).items():
-                losses[name] += loss / n_batches
-                if monitor:
-                    sums[name] = sums[name] + mean
-        atoms = {}
-        for name, layer in net.layers().items():
-            keys = [*atom_names(layer.n_sources), RESIDUAL]
-            atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name], strict=True)}
-        return {"loss": losses, "atoms": atoms}
-
     def predict_theta(self, x, batch_size: int | None = None) -> np.ndarray:
         """Readout θ with the label input zeroed (samples from a fixed generator: evaluation is repeatable)."""
         net = self.network
@@ -274,45 +242,23 @@ class Trainer:
             out.append(theta)
         return np.concatenate(out)
 
-    def predict(self, x) -> np.ndarray:
-        """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""
-        theta = self.predict_theta(x)
-        flip = theta.mean(0) >= 0.5
-        return np.where(flip, 1.0 - theta, theta).argmax(1)
+    # the backend's half of LayeredTrainer -------------------------------------------------------------------------
+    @staticmethod
+    def _make_optimizer(layer, lr, weight_decay):
+        return Adam(layer.params, lr=lr, weight_decay=weight_decay)
 
-    def accuracy(self, x, labels) -> float:
-        """Fraction of correctly predicted labels."""
-        return float(np.mean(self.predict(x) == np.asarray(labels)))
+    def _permutation(self, n):
+        return self.rng.permutation(n)
 
-    def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
-        """Train until ``epochs`` epochs are done in total (a resumed trainer continues where it stopped).
+    def _one_hot(self, labels, dtype):
+        return np.eye(self.network.n_classes, dtype=dtype)[labels]
 
-        Parameters
-        ----------
-        x_train : ndarray (n, n_inputs) float, y_train : int ndarray (n,)
-        epochs : int
-        eval_sets : dict name -> (x, y), optional
-            Evaluated after every epoch.
-        checkpoint : path, optional
-            Saved after every epoch (see :meth:`save`).
-        """
-        x_train = np.asarray(x_train)
-        y_train = np.asarray(y_train, dtype=np.int64)
-        if len(x_train) != len(y_train):
-            raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
-        if x_train.ndim != 2 or x_train.shape[1] != self.network.n_inputs:
-            raise ValueError(f"x_train has shape {x_train.shape}; the network expects {self.network.n_inputs} features")
-        while self.epoch < epochs:
-            t0 = time.perf_counter()
-            record = self.train_epoch(x_train, y_train)
-            record["seconds"] = time.perf_counter() - t0
-            self.epoch += 1
-            record["epoch"] = self.epoch
-            record["accuracy"] = {name: self.accuracy(x, y) for name, (x, y) in (eval_sets or {}).items()}
-            self.history.append(record)
-            if checkpoint is not None:
-                self.save(checkpoint)
-        return self.history
+    def _train_batch(self, x, context, monitor):
+        return self.step(x, context, monitor=monitor)
+
+    @staticmethod
+    def _as_inputs(x, y):
+        return np.asarray(x), np.asarray(y, dtype=np.int64)
 
     # --------------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

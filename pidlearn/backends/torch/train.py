@@ -14,15 +14,13 @@ Recipe of the reference experiments (Makkeh et al. PNAS 2025; Schneider et al. I
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from pidlearn._progress import progress_bar
-from pidlearn.backends.torch.functional import atom_names
+from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.torch.layers import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
 
@@ -176,7 +174,7 @@ def _n_sources_of(goal) -> int:
     return max((max(int(ch) for ch in k if ch.isdigit()) for k in goal if k != RESIDUAL), default=2) if goal else 2
 
 
-class Trainer:
+class Trainer(LayeredTrainer):
     """Train an :class:`InfomorphicNetwork` with one Adam per layer; checkpoints resume to the same state.
 
     Parameters
@@ -222,62 +220,19 @@ class Trainer:
     ):
         if eval_hidden not in ("sample", "max", "mean"):
             raise ValueError(f"eval_hidden must be 'sample', 'max' or 'mean', got {eval_hidden!r}")
+        super().__init__(
+            network,
+            batch_size=batch_size,
+            lr_hidden=lr_hidden,
+            weight_decay_hidden=weight_decay_hidden,
+            lr_readout=lr_readout,
+            weight_decay_readout=weight_decay_readout,
+            seed=seed,
+            progress=progress,
+            monitor_every=monitor_every,
+        )
         self.eval_hidden = eval_hidden
-        if batch_size < 2:
-            raise ValueError(f"batch_size must be at least 2, got {batch_size}")
-        self.network = network
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.progress = progress
-        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
-            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
-        self.monitor_every = monitor_every
         self.generator = torch.Generator().manual_seed(self.seed)
-        self.optimizers = {}
-        for name, layer in network.layers().items():
-            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
-            self.optimizers[name] = torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=wd)
-        self.epoch = 0
-        self.history: list[dict] = []
-
-    # --------------------------------------------------------------------------------------------------------------
-    def train_epoch(self, x: torch.Tensor, labels: torch.Tensor) -> dict:
-        """One pass over the training set; returns mean losses and mean atoms per layer."""
-        net = self.network
-        net.train()
-        n = len(x)
-        order = torch.randperm(n, generator=self.generator)
-        n_batches = max(1, n // self.batch_size)  # full batches only: the plug-in estimates depend on B
-        eye = torch.eye(net.n_classes, dtype=x.dtype)
-        sums = {name: None for name in self.optimizers}
-        n_monitored = 0
-        losses = dict.fromkeys(self.optimizers, 0.0)
-        bar = progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}")
-        for k in bar:
-            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
-            net(x[idx], eye[labels[idx]], generator=self.generator)
-            total = 0.0
-            monitor = k % self.monitor_every == 0
-            n_monitored += monitor
-            for name, layer in net.layers().items():
-                loss = layer.loss()  # only the redundancies the goal needs
-                total = total + loss
-                losses[name] += float(loss.detach()) / n_batches
-                if monitor:
-                    with torch.no_grad():
-                        pid = layer.pid()
-                    mean = torch.cat([pid.atoms.mean(0), pid.residual_entropy.mean().reshape(1)])
-                    sums[name] = mean if sums[name] is None else sums[name] + mean
-            for opt in self.optimizers.values():
-                opt.zero_grad(set_to_none=True)
-            total.backward()
-            for opt in self.optimizers.values():
-                opt.step()
-        atoms = {}
-        for name, layer in net.layers().items():
-            keys = [*atom_names(layer.n_sources), RESIDUAL]
-            atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name].tolist(), strict=True)}
-        return {"loss": losses, "atoms": atoms}
 
     @torch.no_grad()
     def predict_theta(self, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
@@ -294,49 +249,43 @@ class Trainer:
             out.append(theta)
         return torch.cat(out)
 
-    def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""
-        theta = self.predict_theta(x)
-        flip = theta.mean(0) >= 0.5
-        theta = torch.where(flip, 1.0 - theta, theta)
-        return theta.argmax(1)
+    # the backend's half of LayeredTrainer -------------------------------------------------------------------------
+    @staticmethod
+    def _make_optimizer(layer, lr, weight_decay):
+        return torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=weight_decay)
 
-    def accuracy(self, x: torch.Tensor, labels: torch.Tensor) -> float:
-        """Fraction of correctly predicted labels."""
-        return float((self.predict(x) == labels).float().mean())
+    def _permutation(self, n):
+        return torch.randperm(n, generator=self.generator)
 
-    def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
-        """Train until ``epochs`` epochs are done in total (a resumed trainer continues where it stopped).
+    def _one_hot(self, labels, dtype):
+        return torch.eye(self.network.n_classes, dtype=dtype)[labels]
 
-        Parameters
-        ----------
-        x_train : Tensor (n, n_inputs) float, y_train : LongTensor (n,)
-        epochs : int
-            Total number of epochs.
-        eval_sets : dict name -> (x, y), optional
-            Evaluated after every epoch (e.g. ``{"validation": ..., "test": ...}``).
-        checkpoint : path, optional
-            Saved after every epoch (see :meth:`save`).
-        """
-        if len(x_train) != len(y_train):
-            raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
-        if x_train.shape[1] != self.network.n_inputs:
-            raise ValueError(f"x_train has {x_train.shape[1]} features; the network expects {self.network.n_inputs}")
-        y_train = torch.as_tensor(y_train, dtype=torch.int64)
-        while self.epoch < epochs:
-            t0 = time.perf_counter()
-            record = self.train_epoch(x_train, y_train)
-            record["seconds"] = time.perf_counter() - t0
-            self.epoch += 1
-            record["epoch"] = self.epoch
-            record["accuracy"] = {
-                name: self.accuracy(x, torch.as_tensor(y, dtype=torch.int64))
-                for name, (x, y) in (eval_sets or {}).items()
-            }
-            self.history.append(record)
-            if checkpoint is not None:
-                self.save(checkpoint)
-        return self.history
+    def _train_batch(self, x, context, monitor):
+        """Forward, every layer's loss (only the redundancies its goal needs), one Adam step per layer."""
+        net = self.network
+        net.train()
+        net(x, context, generator=self.generator)
+        out = {}
+        total = 0.0
+        for name, layer in net.layers().items():
+            loss = layer.loss()
+            total = total + loss
+            mean = None
+            if monitor:
+                with torch.no_grad():
+                    pid = layer.pid()
+                mean = torch.cat([pid.atoms.mean(0), pid.residual_entropy.mean().reshape(1)])
+            out[name] = (float(loss.detach()), mean)
+        for opt in self.optimizers.values():
+            opt.zero_grad(set_to_none=True)
+        total.backward()
+        for opt in self.optimizers.values():
+            opt.step()
+        return out
+
+    @staticmethod
+    def _as_inputs(x, y):
+        return torch.as_tensor(x), torch.as_tensor(y, dtype=torch.int64)
 
     # --------------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -1,0 +1,127 @@
+"""The backend-independent half of the supervised infomorphic trainers (NumPy and torch).
+
+Both backends train the same layered network the same way (Makkeh et al. PNAS 2025; Schneider et al. ICLR 2025):
+one Adam per layer (hidden lr 2e-3, weight decay 3.5e-4; readout lr 3e-3, weight decay 1.5e-4), shuffled full
+batches of 1024, the atoms recorded on every ``monitor_every``-th batch, and at test time the label input zeroed and
+every readout neuron whose mean θ is ``≥ 0.5`` flipped (``θ → 1 − θ``: PID is invariant to relabelling Y) before the
+argmax. :class:`LayeredTrainer` holds that recipe once; a backend supplies the array operations and the step.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pidlearn._progress import progress_bar
+from pidlearn.goals import RESIDUAL
+from pidlearn.lattice import lattice
+
+__all__ = ["LayeredTrainer"]
+
+
+class LayeredTrainer:
+    """Settings checks, epoch loop, prediction and ``fit`` shared by the backends' ``Trainer``.
+
+    A backend implements ``_make_optimizer(layer, lr, weight_decay)``, ``_permutation(n)``, ``_one_hot(labels,
+    dtype)``, ``_train_batch(x, context, monitor)`` (one gradient step; returns ``{layer: (loss, mean atoms + H_res
+    or None)}``), ``_as_inputs(x, y)``, ``predict_theta(x)``, ``state_dict`` / ``load_state_dict`` and ``save`` /
+    ``load``; the network provides ``layers()``, ``n_inputs`` and ``n_classes``, its layers ``n_sources``.
+    """
+
+    def __init__(
+        self,
+        network,
+        *,
+        batch_size: int,
+        lr_hidden: float,
+        weight_decay_hidden: float,
+        lr_readout: float,
+        weight_decay_readout: float,
+        seed: int,
+        progress: bool,
+        monitor_every: int,
+    ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
+            raise ValueError(f"batch_size must be an int of at least 2, got {batch_size!r}")
+        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
+            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
+        self.network = network
+        self.batch_size = batch_size
+        self.seed = int(seed)
+        self.progress = progress
+        self.monitor_every = monitor_every
+        self.optimizers = {}
+        for name, layer in network.layers().items():
+            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
+            self.optimizers[name] = self._make_optimizer(layer, lr, wd)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    def train_epoch(self, x, labels) -> dict:
+        """One pass over the training set (full batches only: the plug-in estimates depend on the batch size).
+
+        Returns the mean loss per layer and the mean atoms per layer (bits, averaged over neurons and over every
+        ``monitor_every``-th batch, the first included).
+        """
+        net = self.network
+        order = self._permutation(len(x))
+        n_batches = max(1, len(x) // self.batch_size)
+        sums = dict.fromkeys(self.optimizers)
+        losses = dict.fromkeys(self.optimizers, 0.0)
+        n_monitored = 0
+        for k in progress_bar(range(n_batches), self.progress, desc=f"epoch {self.epoch + 1}"):
+            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
+            monitor = k % self.monitor_every == 0
+            n_monitored += monitor
+            for name, (loss, mean) in self._train_batch(x[idx], self._one_hot(labels[idx], x.dtype), monitor).items():
+                losses[name] += loss / n_batches
+                if monitor:
+                    sums[name] = mean if sums[name] is None else sums[name] + mean
+        atoms = {}
+        for name, layer in net.layers().items():
+            keys = [*lattice(layer.n_sources).names, RESIDUAL]
+            atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name], strict=True)}
+        return {"loss": losses, "atoms": atoms}
+
+    def predict(self, x):
+        """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""
+        theta = self.predict_theta(x)  # a fresh array (NumPy or torch): flipped in place
+        flip = theta.mean(0) >= 0.5
+        theta[:, flip] = 1.0 - theta[:, flip]
+        return theta.argmax(1)
+
+    def accuracy(self, x, labels) -> float:
+        """Fraction of correctly predicted labels."""
+        x, labels = self._as_inputs(x, labels)
+        return float((self.predict(x) == labels).sum()) / len(labels)
+
+    def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
+        """Train until ``epochs`` epochs are done in total (a resumed trainer continues where it stopped).
+
+        Parameters
+        ----------
+        x_train : array (n, n_inputs) float, y_train : int array (n,)
+        epochs : int
+            Total number of epochs.
+        eval_sets : dict name -> (x, y), optional
+            Evaluated after every epoch (e.g. ``{"validation": ..., "test": ...}``).
+        checkpoint : path, optional
+            Saved after every epoch (see ``save``).
+        """
+        x_train, y_train = self._as_inputs(x_train, y_train)
+        if len(x_train) != len(y_train):
+            raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
+        if x_train.ndim != 2 or x_train.shape[1] != self.network.n_inputs:
+            raise ValueError(
+                f"x_train has shape {tuple(x_train.shape)}; the network expects {self.network.n_inputs} features"
+            )
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            record = self.train_epoch(x_train, y_train)
+            record["seconds"] = time.perf_counter() - t0
+            self.epoch += 1
+            record["epoch"] = self.epoch
+            record["accuracy"] = {name: self.accuracy(x, y) for name, (x, y) in (eval_sets or {}).items()}
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
