@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 
 __all__ = [
     "MOLE",
@@ -519,7 +520,7 @@ def _represent(h) -> torch.Tensor:
     return h.represent()
 
 
-class _StackTrainer:
+class _StackTrainer(TorchCheckpoint):
     """Data iteration, evaluation and checkpoints shared by :class:`MOLE` and :class:`Backprop`."""
 
     def __init__(self, modules, head, *, n_classes, batch_size, lr, weight_decay, seed, progress):
@@ -627,17 +628,6 @@ class _StackTrainer:
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.seed = int(state["seed"])
-
-    def save(self, path) -> None:
-        """Write a checkpoint with ``torch.save`` (atomically: a temporary file is renamed)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        tmp.replace(path)
-
-    def load(self, path) -> None:
-        """Resume from :meth:`save` output (``torch.load(..., weights_only=True)``: no pickle code runs)."""
-        self.load_state_dict(torch.load(path, weights_only=True))
 
     def _materialise(self, data) -> None:
         """Run one batch through modules, head and objectives so lazy layers get their shapes before optimisers."""

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from pidlearn.backends._trainer import LayeredTrainer
+from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.layers import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
 
@@ -174,7 +175,7 @@ def _n_sources_of(goal) -> int:
     return max((max(int(ch) for ch in k if ch.isdigit()) for k in goal if k != RESIDUAL), default=2) if goal else 2
 
 
-class Trainer(LayeredTrainer):
+class Trainer(TorchCheckpoint, LayeredTrainer):
     """Train an :class:`InfomorphicNetwork` with one Adam per layer; checkpoints resume to the same state.
 
     Parameters
@@ -307,21 +308,6 @@ class Trainer(LayeredTrainer):
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.seed = int(state["seed"])
-
-    def save(self, path) -> None:
-        """Write a checkpoint with ``torch.save`` (atomically: a temporary file is renamed)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        tmp.replace(path)
-
-    def load(self, path) -> None:
-        """Resume from a checkpoint written by :meth:`save` (``torch.load(..., weights_only=True)``: no pickle code)."""
-        state = torch.load(path, weights_only=True)
-        try:
-            self.load_state_dict(state)
-        except (RuntimeError, KeyError, TypeError) as exc:
-            raise ValueError(f"checkpoint {path} does not match this network and trainer: {exc}") from None
 
 
 def plot_history(history: list[dict], path, *, xlabel: str = "epoch", ylabel: str = "accuracy (%)") -> Path:

@@ -15,6 +15,7 @@ import time
 import torch
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.functional import atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer
 from pidlearn.goals import RESIDUAL
@@ -22,7 +23,7 @@ from pidlearn.goals import RESIDUAL
 __all__ = ["UnsupervisedTrainer", "linear_probe", "random_projection_codes"]
 
 
-class UnsupervisedTrainer:
+class UnsupervisedTrainer(TorchCheckpoint):
     """Train an unsupervised :class:`InfomorphicLayer` (R = image, C = the layer's own previous samples).
 
     Parameters
@@ -49,6 +50,8 @@ class UnsupervisedTrainer:
         seed: int = 0,
         progress: bool = True,
     ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
+            raise ValueError(f"batch_size must be an int of at least 2, got {batch_size!r}")
         torch.manual_seed(seed)
         self.layer = InfomorphicLayer(n_inputs, n_neurons, n_neurons, goal=goal, context_no_self=True)
         self.optimizer = torch.optim.Adam(self.layer.parameters(), lr=lr, weight_decay=weight_decay)
@@ -64,8 +67,16 @@ class UnsupervisedTrainer:
         _, first = self.layer(x, zeros, generator=generator)
         return self.layer(x, first, generator=generator)
 
-    def fit(self, x: torch.Tensor, epochs: int) -> list[dict]:
-        """Train until ``epochs`` epochs are done; ``history`` holds seconds and mean atoms per epoch."""
+    def fit(self, x: torch.Tensor, epochs: int, *, checkpoint=None) -> list[dict]:
+        """Train until ``epochs`` epochs are done in total; ``history`` holds seconds and mean atoms per epoch.
+
+        ``checkpoint`` (a path) is saved after every epoch; :meth:`load` resumes from it to the same state.
+        """
+        x = torch.as_tensor(x)
+        if x.dim() != 2 or x.shape[1] != self.layer.n_receptive:
+            raise ValueError(f"x has shape {tuple(x.shape)}; the layer expects (n, {self.layer.n_receptive})")
+        if len(x) < self.batch_size:
+            raise ValueError(f"x has {len(x)} samples, fewer than one batch of {self.batch_size}")
         names = [*atom_names(2), RESIDUAL]
         while self.epoch < epochs:
             t0 = time.perf_counter()
@@ -89,7 +100,28 @@ class UnsupervisedTrainer:
                     "atoms": {"unsupervised": dict(zip(names, (total / n_batches).tolist(), strict=True))},
                 }
             )
+            if checkpoint is not None:
+                self.save(checkpoint)
         return self.history
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: layer, optimiser, generator state, epoch and history."""
+        return {
+            "layer": self.layer.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "seed": self.seed,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.layer.load_state_dict(state["layer"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.seed = int(state["seed"])
 
     @torch.no_grad()
     def codes(self, x: torch.Tensor) -> torch.Tensor:
