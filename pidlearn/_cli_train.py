@@ -1,11 +1,11 @@
 """The ``pidlearn train`` subcommand: train infomorphic networks (needs the ``torch`` extra).
 
 ``pidlearn train [--task supervised|unsupervised|memory] [--data DIR] [--hidden N] [--goal PRESET] [--epochs E]
-[--json]``. Without ``--data`` it trains on the MNIST subset shipped with pidlearn (6000 training, 1000 test images);
-``--data`` names a folder of MNIST-layout IDX files (MNIST or Fashion-MNIST): then the first 48 000 training images
-train, the other 12 000 validate and the 10 000 test images test. Prints the test accuracy (memory: the recall
-capacity) and the mean atoms per layer, and saves a plot of atoms and accuracy over epochs. With ``--json`` exactly
-one JSON object is printed on stdout.
+[--authors-setup] [--json]``. Without ``--data`` it trains on the MNIST subset shipped with pidlearn (6000 training,
+1000 test images); ``--data`` names a folder of MNIST-layout IDX files (MNIST or Fashion-MNIST): then the first
+48 000 training images train, the other 12 000 validate and the 10 000 test images test. Prints the test accuracy
+(memory: the recall capacity) and the mean atoms per layer, and saves a plot of atoms and accuracy over epochs. With
+``--json`` exactly one JSON object is printed on stdout.
 """
 
 from __future__ import annotations
@@ -54,7 +54,14 @@ def add_parser(subparsers) -> None:
         "--epochs",
         type=int,
         metavar="E",
-        help="epochs (default: 20 supervised, 10 unsupervised, 100 full-batch steps for memory)",
+        help="epochs (default: 20 supervised, 10 unsupervised, 100 full-batch steps for memory, 1000 with "
+        "--authors-setup)",
+    )
+    p.add_argument(
+        "--authors-setup",
+        action="store_true",
+        help="memory: the setup of the authors' code (receptive weight fixed at 2.3, no receptive bias, 60 fixed "
+        "bins on [-20, 20]) and 1000 steps unless --epochs; stores about 1.6 N patterns",
     )
     p.add_argument("--batch-size", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--seed", type=int, default=0)
@@ -116,6 +123,8 @@ def _check(args) -> None:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     if args.task == "memory" and args.data:
         raise ValueError("--task memory stores random patterns; it takes no --data")
+    if args.authors_setup and args.task != "memory":
+        raise ValueError("--authors-setup is an option of --task memory")
 
 
 def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, backend: str | None = None):
@@ -235,12 +244,14 @@ def _memory(args, torch):
 
     n = args.hidden
     counts = sorted({max(1, round(f * n)) for f in (0.05, 0.1, 0.14, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.6, 2.0)})
-    epochs = args.epochs or 100
-    res = recall_capacity(n, counts, epochs=epochs, seed=args.seed)
+    setup = dict(input_weight=2.3, binning="fixed", n_bins=60) if args.authors_setup else {}
+    epochs = args.epochs or (1000 if args.authors_setup else 100)
+    res = recall_capacity(n, counts, epochs=epochs, seed=args.seed, **setup)
     payload = {
         "task": "memory",
         "hidden": n,
         "goal": args.goal or "memory",
+        "setup": "authors" if args.authors_setup else "default",
         "capacity": res["capacity"],
         "hopfield_capacity": res["hopfield_capacity"],
         "min_fraction": res["min_fraction"],
@@ -248,8 +259,9 @@ def _memory(args, torch):
         "atoms": {f"P={r['patterns']}": r["atoms"] for r in res["rows"]},
     }
     lines = [
-        f"memory: {n} neurons, random patterns, {epochs} full-batch steps each; recalled = fixed point with "
-        f"cosine >= 0.95 from the clean cue",
+        f"memory: {n} neurons, random patterns, {epochs} full-batch steps each"
+        + (" (authors' setup: receptive weight 2.3, 60 fixed bins)" if args.authors_setup else "")
+        + "; recalled = fixed point with cosine >= 0.95 from the clean cue",
         f"{'patterns':>9} {'infomorphic':>12} {'Hopfield':>9}",
     ]
     lines += [

@@ -46,6 +46,14 @@ def test_memory_capacity(capsys):
     assert rc == 0 and res["task"] == "memory"
     assert res["capacity"] >= res["hopfield_capacity"]
     assert [r["patterns"] for r in res["recall"]] == sorted(r["patterns"] for r in res["recall"])
+    assert res["setup"] == "default"
+
+
+def test_memory_authors_setup(capsys):
+    rc, res = _json(
+        capsys, ["--task", "memory", "--hidden", "20", "--epochs", "60", "--authors-setup", "--plot", "none"]
+    )
+    assert rc == 0 and res["setup"] == "authors" and res["capacity"] >= res["hopfield_capacity"]
 
 
 @pytest.mark.parametrize(
@@ -55,6 +63,7 @@ def test_memory_capacity(capsys):
         (["--epochs", "0"], "--epochs must be at least 1"),
         (["--data", "/nonexistent/mnist"], "does not exist"),
         (["--task", "memory", "--hidden", "1"], "--hidden >= 2"),
+        (["--authors-setup"], "--authors-setup is an option of --task memory"),
     ],
 )
 def test_errors_follow_the_house_rule(capsys, argv, message):
