@@ -348,6 +348,23 @@ def test_hidden_networks_train_and_resume(small_mnist, tmp_path, goal):
     assert full.network.hidden.lateral == (goal == "trivariate_optimised")
 
 
+def test_eval_samples_average_stochastic_passes(small_mnist):
+    """``eval_samples = K`` is the mean readout θ of K passes from the same evaluation generator."""
+    x, y, xt, _ = small_mnist
+    tr = Trainer(InfomorphicNetwork(hidden=12, seed=0), batch_size=512, seed=0, progress=False)
+    tr.fit(x[:1024], y[:1024], 1)
+    one = tr.predict_theta(xt[:300])
+    np.testing.assert_array_equal(one, tr.predict_theta(xt[:300]))  # repeatable
+    tr.eval_samples = 3
+    rng = tr._eval_generator()
+    passes = [tr._theta_pass(xt[:300], rng, 512) for _ in range(3)]
+    np.testing.assert_array_equal(passes[0], one)
+    np.testing.assert_allclose(tr.predict_theta(xt[:300]), sum(passes) / 3, rtol=0, atol=1e-12)
+    assert not np.array_equal(passes[0], passes[1])  # the hidden samples differ between passes
+    with pytest.raises(ValueError, match="eval_samples"):
+        Trainer(InfomorphicNetwork(hidden=0, seed=0), eval_samples=0)
+
+
 @pytest.mark.slow
 def test_single_layer_full_mnist(shared_dir):
     """Full MNIST, 5 epochs (about a minute on one core)."""

@@ -384,6 +384,25 @@ def test_context_gated_network_options(small_mnist):
         net(x[:4], eye[y[:4]], hidden_output="probability")
 
 
+def test_eval_samples_average_stochastic_passes(small_mnist):
+    """``eval_samples = K`` is the mean readout θ of K passes from the same evaluation generator."""
+    x, y, xt, yt = small_mnist
+    torch.manual_seed(0)
+    tr = Trainer(InfomorphicNetwork(hidden=12), batch_size=512, seed=0, progress=False)
+    tr.fit(x[:1024], y[:1024], 1)
+    one = tr.predict_theta(xt[:300])
+    assert torch.equal(one, tr.predict_theta(xt[:300]))  # repeatable
+    tr.eval_samples = 3
+    gen = tr._eval_generator()
+    passes = [tr._theta_pass(xt[:300], gen, 512) for _ in range(3)]
+    assert torch.equal(passes[0], one)
+    torch.testing.assert_close(tr.predict_theta(xt[:300]), sum(passes) / 3, rtol=0, atol=1e-6)
+    assert not torch.equal(passes[0], passes[1])  # the hidden samples differ between passes
+    assert 0.0 <= tr.accuracy(xt[:300], yt[:300]) <= 1.0
+    with pytest.raises(ValueError, match="eval_samples"):
+        Trainer(InfomorphicNetwork(hidden=0), eval_samples=0)
+
+
 def test_checkpoint_resumes_to_the_same_state(small_mnist, tmp_path):
     x, y, _, _ = small_mnist
     x, y = x[:2048], y[:2048]

@@ -23,8 +23,10 @@ class LayeredTrainer:
 
     A backend implements ``_make_optimizer(layer, lr, weight_decay)``, ``_permutation(n)``, ``_one_hot(labels,
     dtype)``, ``_train_batch(x, context, monitor)`` (one gradient step; returns ``{layer: (loss, mean atoms + H_res
-    or None)}``), ``_as_inputs(x, y)``, ``predict_theta(x)``, ``state_dict`` / ``load_state_dict`` and ``save`` /
-    ``load``; the network provides ``layers()``, ``n_inputs`` and ``n_classes``, its layers ``n_sources``.
+    or None)}``), ``_as_inputs(x, y)``, ``_eval_generator()`` and ``_theta_pass(x, generator, batch_size)`` (the
+    readout θ of one stochastic pass with the label input zeroed), ``state_dict`` / ``load_state_dict`` and
+    ``save`` / ``load``; the network provides ``layers()``, ``n_inputs`` and ``n_classes``, its layers
+    ``n_sources``.
     """
 
     def __init__(
@@ -39,7 +41,10 @@ class LayeredTrainer:
         seed: int,
         progress: bool,
         monitor_every: int,
+        eval_samples: int = 1,
     ):
+        if isinstance(eval_samples, bool) or not isinstance(eval_samples, int) or eval_samples < 1:
+            raise ValueError(f"eval_samples must be a positive int, got {eval_samples!r}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
             raise ValueError(f"batch_size must be an int of at least 2, got {batch_size!r}")
         if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
@@ -49,6 +54,7 @@ class LayeredTrainer:
         self.seed = int(seed)
         self.progress = progress
         self.monitor_every = monitor_every
+        self.eval_samples = eval_samples
         self.optimizers = {}
         for name, layer in network.layers().items():
             lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
@@ -81,6 +87,21 @@ class LayeredTrainer:
             keys = [*lattice(layer.n_sources).names, RESIDUAL]
             atoms[name] = {key: float(v) / n_monitored for key, v in zip(keys, sums[name], strict=True)}
         return {"loss": losses, "atoms": atoms}
+
+    def predict_theta(self, x, batch_size: int | None = None):
+        """Readout θ with the label input zeroed, averaged over ``eval_samples`` stochastic passes.
+
+        The hidden neurons sample their outputs, so one pass gives a noisy θ; the mean of K passes estimates its
+        expectation over the hidden samples (K = 1, the default, is the reference evaluation). The samples come
+        from a generator seeded with ``seed + 1``: evaluation is repeatable.
+        """
+        x = self._as_inputs(x, [])[0]  # an array of the backend (no labels here)
+        generator = self._eval_generator()
+        bs = batch_size or self.batch_size
+        theta = self._theta_pass(x, generator, bs)
+        for _ in range(self.eval_samples - 1):
+            theta = theta + self._theta_pass(x, generator, bs)
+        return theta / self.eval_samples if self.eval_samples > 1 else theta
 
     def predict(self, x):
         """Predicted labels: argmax of the readout θ after flipping neurons whose mean θ is ≥ 0.5."""

@@ -182,6 +182,8 @@ class Trainer(LayeredTrainer):
         Show a tqdm progress bar (when tqdm is installed).
     monitor_every : int, default 10
         Evaluate all atoms (for :attr:`history`) on every ``monitor_every``-th batch only.
+    eval_samples : int, default 1
+        Stochastic passes averaged into the readout θ at evaluation (see ``predict_theta``); 1 is the reference.
     """
 
     def __init__(
@@ -196,6 +198,7 @@ class Trainer(LayeredTrainer):
         seed: int = 0,
         progress: bool = True,
         monitor_every: int = 10,
+        eval_samples: int = 1,
     ):
         super().__init__(
             network,
@@ -207,6 +210,7 @@ class Trainer(LayeredTrainer):
             seed=seed,
             progress=progress,
             monitor_every=monitor_every,
+            eval_samples=eval_samples,
         )
         self.rng = np.random.default_rng(self.seed)
 
@@ -229,15 +233,12 @@ class Trainer(LayeredTrainer):
             opt.step({k: -g for k, g in grads[name].items()})
         return out
 
-    def predict_theta(self, x, batch_size: int | None = None) -> np.ndarray:
-        """Readout θ with the label input zeroed (samples from a fixed generator: evaluation is repeatable)."""
+    def _theta_pass(self, x, rng, batch_size) -> np.ndarray:
         net = self.network
-        rng = np.random.default_rng(self.seed + 1)
-        zeros = np.zeros((1, net.n_classes), dtype=np.asarray(x).dtype)
-        bs = batch_size or self.batch_size
+        zeros = np.zeros((1, net.n_classes), dtype=x.dtype)
         out = []
-        for k in range(0, len(x), bs):
-            xb = x[k : k + bs]
+        for k in range(0, len(x), batch_size):
+            xb = x[k : k + batch_size]
             theta, _ = net.forward(xb, np.broadcast_to(zeros, (len(xb), net.n_classes)), rng=rng)
             out.append(theta)
         return np.concatenate(out)
@@ -259,6 +260,9 @@ class Trainer(LayeredTrainer):
     @staticmethod
     def _as_inputs(x, y):
         return np.asarray(x), np.asarray(y, dtype=np.int64)
+
+    def _eval_generator(self):
+        return np.random.default_rng(self.seed + 1)
 
     # --------------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -195,6 +195,10 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
     eval_hidden : {"sample", "max", "mean"}, default "sample"
         What the readout receives from the hidden layer at evaluation (see :meth:`InfomorphicNetwork.forward`);
         the reference code evaluates with samples.
+    eval_samples : int, default 1
+        Stochastic passes averaged into the readout θ at evaluation (:meth:`predict_theta`); 1 is the reference.
+        Averaging estimates the expected θ over the hidden samples: on full MNIST after 60 epochs, 50 passes gave
+        +0.4 points of test accuracy for the context-heuristic network (docs/torch.md).
 
     Attributes
     ----------
@@ -218,6 +222,7 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
         progress: bool = True,
         monitor_every: int = 10,
         eval_hidden: str = "sample",
+        eval_samples: int = 1,
     ):
         if eval_hidden not in ("sample", "max", "mean"):
             raise ValueError(f"eval_hidden must be 'sample', 'max' or 'mean', got {eval_hidden!r}")
@@ -231,22 +236,20 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
             seed=seed,
             progress=progress,
             monitor_every=monitor_every,
+            eval_samples=eval_samples,
         )
         self.eval_hidden = eval_hidden
         self.generator = torch.Generator().manual_seed(self.seed)
 
     @torch.no_grad()
-    def predict_theta(self, x: torch.Tensor, batch_size: int | None = None) -> torch.Tensor:
-        """Readout θ with the label input zeroed (samples drawn from a fixed generator: evaluation is repeatable)."""
+    def _theta_pass(self, x, generator, batch_size) -> torch.Tensor:
         net = self.network
         net.eval()
-        gen = torch.Generator().manual_seed(self.seed + 1)
         zeros = torch.zeros(1, net.n_classes, dtype=x.dtype)
         out = []
-        bs = batch_size or self.batch_size
-        for k in range(0, len(x), bs):
-            xb = x[k : k + bs]
-            theta, _ = net(xb, zeros.expand(len(xb), -1), generator=gen, hidden_output=self.eval_hidden)
+        for k in range(0, len(x), batch_size):
+            xb = x[k : k + batch_size]
+            theta, _ = net(xb, zeros.expand(len(xb), -1), generator=generator, hidden_output=self.eval_hidden)
             out.append(theta)
         return torch.cat(out)
 
@@ -287,6 +290,9 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
     @staticmethod
     def _as_inputs(x, y):
         return torch.as_tensor(x), torch.as_tensor(y, dtype=torch.int64)
+
+    def _eval_generator(self):
+        return torch.Generator().manual_seed(self.seed + 1)
 
     # --------------------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
