@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -72,7 +73,9 @@ def add_parser(subparsers) -> None:
         metavar="FILE",
         help="where to save the plot of atoms and accuracy over epochs ('none': no plot)",
     )
-    p.add_argument("--checkpoint", metavar="FILE", help="supervised: save after every epoch and resume from it")
+    p.add_argument(
+        "--checkpoint", metavar="FILE", help="supervised, unsupervised: save after every epoch and resume from it"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
 
@@ -125,6 +128,14 @@ def _check(args) -> None:
         raise ValueError("--task memory stores random patterns; it takes no --data")
     if args.authors_setup and args.task != "memory":
         raise ValueError("--authors-setup is an option of --task memory")
+    if args.checkpoint and args.task == "memory":
+        raise ValueError("--checkpoint applies to --task supervised and unsupervised (memory runs are short)")
+
+
+def _resume(trainer, checkpoint) -> None:
+    """Load ``checkpoint`` into ``trainer`` when the file exists (a new run otherwise)."""
+    if checkpoint and Path(checkpoint).is_file():
+        trainer.load(checkpoint)
 
 
 def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, backend: str | None = None):
@@ -145,11 +156,7 @@ def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, bac
     trainer = trainer_cls(
         net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty()
     )
-    if args.checkpoint:
-        from pathlib import Path
-
-        if Path(args.checkpoint).is_file():
-            trainer.load(args.checkpoint)
+    _resume(trainer, args.checkpoint)
     epochs = args.epochs or 20
     evals = {k: v for k, v in data.items() if k != "train"}
     trainer.fit(x, y, epochs, eval_sets=evals, checkpoint=args.checkpoint)
@@ -209,8 +216,9 @@ def _unsupervised(args, torch):
         seed=args.seed,
         progress=not args.json and sys.stderr.isatty(),
     )
+    _resume(trainer, args.checkpoint)
     epochs = args.epochs or 10
-    trainer.fit(x, epochs)
+    trainer.fit(x, epochs, checkpoint=args.checkpoint)
     acc = linear_probe(trainer.codes(x), y, trainer.codes(xt), yt, seed=args.seed)
     acc_rp = linear_probe(
         random_projection_codes(x, args.hidden, args.seed),

@@ -64,6 +64,7 @@ def test_memory_authors_setup(capsys):
         (["--data", "/nonexistent/mnist"], "does not exist"),
         (["--task", "memory", "--hidden", "1"], "--hidden >= 2"),
         (["--authors-setup"], "--authors-setup is an option of --task memory"),
+        (["--task", "memory", "--hidden", "8", "--checkpoint", "m.pt"], "--checkpoint applies to"),
     ],
 )
 def test_errors_follow_the_house_rule(capsys, argv, message):
@@ -78,6 +79,17 @@ def test_checkpoint_resume_and_mismatch(capsys, tmp_path):
     assert rc == 0 and res["accuracy_per_epoch"][0] == first["test_accuracy"] and len(res["accuracy_per_epoch"]) == 2
     rc, res = _json(capsys, ["--hidden", "5", "--epochs", "3", "--checkpoint", str(ckpt), "--plot", "none"])
     assert rc == 2 and "does not match" in res["error"]
+
+
+def test_unsupervised_checkpoint_resumes(capsys, tmp_path):
+    ckpt = tmp_path / "u.pt"
+    args = ["--task", "unsupervised", "--hidden", "8", "--checkpoint", str(ckpt), "--plot", "none"]
+    rc, _ = _json(capsys, [*args, "--epochs", "1"])
+    assert rc == 0 and ckpt.is_file()
+    rc, res = _json(capsys, [*args, "--epochs", "2"])
+    assert rc == 0 and res["epochs"] == 2
+    rc, straight = _json(capsys, ["--task", "unsupervised", "--hidden", "8", "--epochs", "2", "--plot", "none"])
+    assert res["test_accuracy"] == straight["test_accuracy"] and res["atoms"] == straight["atoms"]
 
 
 def test_goal_of_the_single_layer(capsys):
