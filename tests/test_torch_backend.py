@@ -403,6 +403,22 @@ def test_eval_samples_average_stochastic_passes(small_mnist):
         Trainer(InfomorphicNetwork(hidden=0), eval_samples=0)
 
 
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"batch_size": 1}, "batch_size must be an int of at least 2"),
+        ({"batch_size": 2.5}, "batch_size must be an int"),
+        ({"monitor_every": 0}, "monitor_every must be an int of at least 1"),
+        ({"eval_samples": True}, "eval_samples must be an int"),
+        ({"eval_hidden": "median"}, "eval_hidden must be"),
+    ],
+)
+def test_trainer_settings_are_checked(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Trainer(InfomorphicNetwork(hidden=0), **kwargs)
+    assert Trainer(InfomorphicNetwork(hidden=0), batch_size=np.int64(64)).batch_size == 64  # NumPy ints are fine
+
+
 def test_checkpoint_resumes_to_the_same_state(small_mnist, tmp_path):
     x, y, _, _ = small_mnist
     x, y = x[:2048], y[:2048]

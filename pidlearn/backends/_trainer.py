@@ -9,6 +9,7 @@ argmax. :class:`LayeredTrainer` holds that recipe once; a backend supplies the a
 
 from __future__ import annotations
 
+import numbers
 import time
 
 from pidlearn._progress import progress_bar
@@ -43,18 +44,19 @@ class LayeredTrainer:
         monitor_every: int,
         eval_samples: int = 1,
     ):
-        if isinstance(eval_samples, bool) or not isinstance(eval_samples, int) or eval_samples < 1:
-            raise ValueError(f"eval_samples must be a positive int, got {eval_samples!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-            raise ValueError(f"batch_size must be an int of at least 2, got {batch_size!r}")
-        if isinstance(monitor_every, bool) or not isinstance(monitor_every, int) or monitor_every < 1:
-            raise ValueError(f"monitor_every must be a positive int, got {monitor_every!r}")
+        for name, value, least in (
+            ("batch_size", batch_size, 2),
+            ("monitor_every", monitor_every, 1),
+            ("eval_samples", eval_samples, 1),
+        ):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(f"{name} must be an int of at least {least}, got {value!r}")
         self.network = network
-        self.batch_size = batch_size
+        self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.progress = progress
-        self.monitor_every = monitor_every
-        self.eval_samples = eval_samples
+        self.monitor_every = int(monitor_every)
+        self.eval_samples = int(eval_samples)
         self.optimizers = {}
         for name, layer in network.layers().items():
             lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
