@@ -23,7 +23,7 @@ from pidlearn.backends.torch.functional import (  # noqa: E402
 )
 from pidlearn.backends.torch.layers import InfomorphicLayer  # noqa: E402
 from pidlearn.backends.torch.memory import InfomorphicMemory, random_patterns, recall_capacity  # noqa: E402
-from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer, standardise  # noqa: E402
+from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer, plot_history, standardise  # noqa: E402
 from pidlearn.goals import PRESETS, goal_vector, preset  # noqa: E402
 from pidlearn.idx import load_mnist, load_mnist_small, read_idx  # noqa: E402
 from pidlearn.lattice import lattice  # noqa: E402
@@ -630,3 +630,31 @@ def test_memory_authors_setup_fixed_receptive_weight_and_fixed_bins():
         InfomorphicMemory(10, binning="quantile")
     with pytest.raises(ValueError, match="bin_range must be"):
         InfomorphicMemory(10, binning="fixed", bin_range=0)
+
+
+def test_plot_history_gives_every_atom_its_own_colour(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib.figure
+
+    names = [*atom_names(3), "H_res"]
+    history = [
+        {
+            "epoch": e,
+            "accuracy": {"test": 0.5 + 0.1 * e},
+            "atoms": {"hidden": {k: 0.01 * (i + e) for i, k in enumerate(names)}},
+        }
+        for e in (1, 2, 3)
+    ]
+    seen = {}
+    savefig = matplotlib.figure.Figure.savefig
+
+    def capture(fig, *args, **kwargs):
+        seen["colours"] = [str(line.get_color()) for line in fig.axes[1].get_lines()]
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", capture)
+    out = plot_history(history, tmp_path / "h.png")
+    assert out.is_file() and out.stat().st_size > 0
+    assert len(seen["colours"]) == 19 and len(set(seen["colours"])) == 19  # 18 atoms + H_res, no colour twice
+    with pytest.raises(ValueError, match="empty"):
+        plot_history([], tmp_path / "e.png")

@@ -342,10 +342,11 @@ def plot_history(history: list[dict], path, *, xlabel: str = "epoch", ylabel: st
         ax.legend(fontsize=8)
     for ax, layer in zip(axes[0, 1:], layer_names, strict=True):
         keys = list(history[0]["atoms"][layer])
-        for key in keys:
+        colours = plt.get_cmap("tab20").colors  # 20 distinct colours: a trivariate layer has 18 atoms + H_res
+        for i, key in enumerate(keys):
             values = [h["atoms"][layer][key] for h in history]
             if key == RESIDUAL or max(abs(v) for v in values) > 1e-3 or len(keys) <= 5:
-                ax.plot(epochs, values, label=key)
+                ax.plot(epochs, values, label=key, color=colours[(2 * i) % 20 + (2 * i) // 20])
         ax.set(xlabel=xlabel, ylabel="bits (mean over neurons)", title=f"{layer} atoms")
         ax.legend(fontsize=6, ncol=2)
     fig.tight_layout()
