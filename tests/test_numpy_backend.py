@@ -22,6 +22,7 @@ from pidlearn.backends.numpy import (
     standardise,
     sxpid_goal_gradient,
 )
+from pidlearn.backends.numpy.activations import kay_phillips as kay_phillips_np
 from pidlearn.backends.numpy.binning import adaptive_bins, fixed_bins
 from pidlearn.goals import PRESETS, goal_vector
 from pidlearn.idx import load_mnist_small
@@ -91,6 +92,16 @@ _LAYERS = [
     *[("trivariate", {"goal": g, "lateral": True}) for g in TRIVARIATE],
     ("trivariate_adaptive", {"goal": "trivariate_optimised", "lateral": True, "binning": "adaptive", "n_bins": 6}),
 ]
+
+
+def test_non_finite_drives_are_a_clear_error():
+    layer = InfomorphicLayer(6, 3, 4, goal="context_heuristic", seed=0)
+    x, c = np.random.default_rng(0).normal(size=(2, 32, 6))[0], np.eye(3)[np.arange(32) % 3]
+    x[5, 1] = np.inf
+    with pytest.raises(ValueError, match="contain NaN or inf"):
+        layer.forward(x, c)
+    a, (da_dr, da_dc) = kay_phillips_np(np.array([20.0, 0.5]), np.array([20.0, 0.5]))
+    assert np.isfinite(a).all() and np.isfinite(da_dr).all() and da_dc[0] == 0.0  # clipped exponent: no overflow
 
 
 @pytest.mark.parametrize("kind, kw", _LAYERS, ids=[f"{k}-{kw['goal']}" for k, kw in _LAYERS])

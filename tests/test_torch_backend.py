@@ -161,6 +161,32 @@ def test_activations_follow_the_formulas():
     torch.testing.assert_close(theta, torch.tensor([1e-6, 0.5, 1 - 1e-6], dtype=torch.float64))
 
 
+def test_kay_phillips_stays_finite_where_its_exponential_overflows():
+    """exp(k2·r·c) overflows float32 beyond ~88: the clipped exponent keeps θ at its clamp and the gradients finite."""
+    r = torch.tensor([20.0, -20.0, 30.0, 0.5], requires_grad=True)
+    c = torch.tensor([20.0, 20.0, 40.0, 0.5], requires_grad=True)
+    theta = act.firing_probability(act.kay_phillips(r, c))
+    theta.sum().backward()
+    assert torch.isfinite(theta).all() and torch.isfinite(r.grad).all() and torch.isfinite(c.grad).all()
+    assert theta[0] == theta[2] == 1 - 1e-6 and r.grad[0] == 0  # saturated: at the clamp, no gradient
+    torch.testing.assert_close(theta[3], torch.sigmoid(torch.tensor(0.5 * (0.5 + 0.5 * math.exp(0.5)))))
+
+
+@pytest.mark.parametrize("where", ["input", "weight", "lateral weight"])
+def test_non_finite_drives_are_a_clear_error(where):
+    layer = InfomorphicLayer(6, 3, 4, goal="trivariate_optimised", lateral=True)
+    x, c = torch.randn(32, 6), torch.randn(32, 3)
+    if where == "input":
+        x[3, 2] = float("nan")
+    with torch.no_grad():
+        if where == "weight":
+            layer.receptive.weight[1, 0] = float("inf")
+        if where == "lateral weight":
+            layer.lateral_map.weight[0, 1] = float("nan")
+    with pytest.raises(ValueError, match="contain NaN or inf"):
+        layer(x, c, steps=2)
+
+
 def test_adaptive_bins():
     x = torch.tensor([[-4.0, 0.0], [-1.0, 0.0], [0.0, 0.0], [1.9, 0.0], [4.0, 0.0]], requires_grad=True)
     b = adaptive_bins(x, 20)

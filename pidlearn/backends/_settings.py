@@ -6,7 +6,18 @@ import functools
 
 import numpy as np
 
-__all__ = ["check_n_bins", "check_size", "layer_settings"]
+__all__ = ["KAY_PHILLIPS_MAX_EXPONENT", "NON_FINITE_DRIVES", "check_n_bins", "check_size", "layer_settings"]
+
+#: The exponent ``k2 · r · c`` of the Kay & Phillips activation is clipped here: beyond it ``|A| ≥ 1.6e12 · |r|``, so
+#: θ sits at its clamp for any ``|r| > 1e-11`` and the clip changes nothing but keeps ``exp`` (and, through the
+#: clamp's zero derivative, the gradients) finite instead of ``inf · 0 = NaN``.
+KAY_PHILLIPS_MAX_EXPONENT = 30.0
+
+#: The error both backends raise when a layer's drives are not finite (instead of NaN bins deep in a kernel).
+NON_FINITE_DRIVES = (
+    "the neurons' drives (r = w_R·x_R + b_R, c, l) contain NaN or inf: the inputs contain NaN/inf, or the weights "
+    "diverged during training (lower the learning rate, or use a bounded activation)"
+)
 
 
 def check_size(name: str, value) -> int:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from pidlearn.backends._settings import KAY_PHILLIPS_MAX_EXPONENT
+
 __all__ = ["ACTIVATIONS", "THETA_CLAMP", "bivariate", "firing_probability", "kay_phillips", "memory", "trivariate"]
 
 THETA_CLAMP = 1e-6
@@ -22,9 +24,13 @@ def bivariate(r, c, k1: float = 0.9, k2: float = 2.0):
 
 
 def kay_phillips(r, c, k1: float = 0.5, k2: float = 2.0):
-    """Kay & Phillips (1997) ``A = r · [k1 + (1 − k1) · exp(k2 · r · c)]``; returns ``A, (∂A/∂r, ∂A/∂c)``."""
-    e = np.exp(k2 * r * c)
-    de = (1.0 - k1) * e * k2 * r
+    """Kay & Phillips (1997) ``A = r · [k1 + (1 − k1) · exp(k2 · r · c)]``; returns ``A, (∂A/∂r, ∂A/∂c)``.
+
+    The exponent is clipped at ``KAY_PHILLIPS_MAX_EXPONENT`` (30; θ is saturated there) and has no derivative beyond.
+    """
+    z = k2 * r * c
+    e = np.exp(np.minimum(z, KAY_PHILLIPS_MAX_EXPONENT))
+    de = (1.0 - k1) * e * k2 * r * (z < KAY_PHILLIPS_MAX_EXPONENT)
     return r * (k1 + (1.0 - k1) * e), (k1 + (1.0 - k1) * e + de * c, de * r)
 
 

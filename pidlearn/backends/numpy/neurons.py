@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pidlearn.backends._settings import layer_settings
+from pidlearn.backends._settings import NON_FINITE_DRIVES, layer_settings
 from pidlearn.backends.numpy import activations as _act
 from pidlearn.backends.numpy.binning import adaptive_bins, fixed_bins
 from pidlearn.backends.numpy.local_rule import _goal_gradient, atom_names, goal_weights
@@ -201,6 +201,8 @@ class InfomorphicLayer:
             c = x_c + p["context_bias"]
         else:
             c = x_c @ self._weight("context.weight").T + p["context.bias"]
+        if not (np.isfinite(r).all() and np.isfinite(c).all()):
+            raise ValueError(NON_FINITE_DRIVES)
         x_l = None
         if not self.lateral:
             a, d_inputs = self._activation(r, c)
@@ -222,6 +224,8 @@ class InfomorphicLayer:
                 if step < steps - 1:
                     theta, _ = _act.firing_probability(a)
                     y = self._sample(theta, rng)
+            if not np.isfinite(l).all():
+                raise ValueError(NON_FINITE_DRIVES)
             inputs = (r, c, l)
         theta, dtheta_da = _act.firing_probability(a)
         y = self._sample(theta, rng)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import torch
 
+from pidlearn.backends._settings import KAY_PHILLIPS_MAX_EXPONENT
+
 __all__ = ["ACTIVATIONS", "bivariate", "firing_probability", "kay_phillips", "memory", "trivariate"]
 
 THETA_CLAMP = 1e-6
@@ -24,8 +26,12 @@ def bivariate(r: torch.Tensor, c: torch.Tensor, k1: float = 0.9, k2: float = 2.0
 
 
 def kay_phillips(r: torch.Tensor, c: torch.Tensor, k1: float = 0.5, k2: float = 2.0) -> torch.Tensor:
-    """Kay & Phillips (1997) activation ``A = r · [k1 + (1 − k1) · exp(k2 · r · c)]``."""
-    return r * (k1 + (1.0 - k1) * torch.exp(k2 * r * c))
+    """Kay & Phillips (1997) activation ``A = r · [k1 + (1 − k1) · exp(k2 · r · c)]``.
+
+    The exponent is clipped at ``KAY_PHILLIPS_MAX_EXPONENT`` (30), where θ is saturated, so that neither ``A`` nor its
+    gradient overflows to ``inf``/NaN.
+    """
+    return r * (k1 + (1.0 - k1) * torch.exp(torch.clamp(k2 * r * c, max=KAY_PHILLIPS_MAX_EXPONENT)))
 
 
 def trivariate(

@@ -20,13 +20,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pidlearn.backends._settings import check_size, layer_settings
+from pidlearn.backends._settings import NON_FINITE_DRIVES, check_size, layer_settings
 from pidlearn.backends.torch import activations as _act
 from pidlearn.backends.torch.binning import adaptive_bins, fixed_bins
 from pidlearn.backends.torch.functional import SxPIDAtoms, _sample_atoms, _sample_goal, _Workspace, atom_names
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicLayer"]
+
+
+def _check_finite(*drives: torch.Tensor) -> None:
+    """A clear error for NaN/inf drives (inputs with NaN/inf, or weights that diverged) before they reach the bins."""
+    if not all(bool(torch.isfinite(d).all()) for d in drives):
+        raise ValueError(NON_FINITE_DRIVES)
 
 
 def _sample_signs(theta: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -203,6 +209,7 @@ class InfomorphicLayer(nn.Module):
             c = nn.functional.linear(x_c, self.context.weight * self.context_mask, self.context.bias)
         else:
             c = self.context(x_c)
+        _check_finite(r, c)
         if not self.lateral:
             theta = _act.firing_probability(self._activation(r, c))
             y = _sample_signs(theta, generator)
@@ -226,6 +233,7 @@ class InfomorphicLayer(nn.Module):
                     l = nn.functional.linear(y, weight, self.lateral_map.bias)
                 theta = _act.firing_probability(self._activation(r, c, l))
             y = _sample_signs(theta, generator)
+        _check_finite(l)
         self._last = (theta, (r, c, l))
         return theta, y
 
