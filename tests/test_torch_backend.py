@@ -445,6 +445,19 @@ def test_trainer_settings_are_checked(kwargs, message):
     assert Trainer(InfomorphicNetwork(hidden=0), batch_size=np.int64(64)).batch_size == 64  # NumPy ints are fine
 
 
+def test_empty_or_mismatched_data_is_a_clear_error(small_mnist):
+    x, y, xt, yt = small_mnist
+    tr = Trainer(InfomorphicNetwork(hidden=0), batch_size=64, progress=False)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        tr.fit(x[:0], y[:0], 1)
+    with pytest.raises(ValueError, match="but y_train has"):
+        tr.fit(x[:100], y[:99], 1)
+    with pytest.raises(ValueError, match="one label per sample"):
+        tr.accuracy(xt[:0], yt[:0])
+    with pytest.raises(ValueError, match="one label per sample"):
+        tr.accuracy(xt[:10], yt[:9])
+
+
 def test_checkpoint_resumes_to_the_same_state(small_mnist, tmp_path):
     x, y, _, _ = small_mnist
     x, y = x[:2048], y[:2048]

@@ -115,6 +115,10 @@ class LayeredTrainer:
     def accuracy(self, x, labels) -> float:
         """Fraction of correctly predicted labels."""
         x, labels = self._as_inputs(x, labels)
+        if len(labels) == 0 or len(x) != len(labels):
+            raise ValueError(
+                f"accuracy needs one label per sample and at least one sample, got {len(x)} and {len(labels)}"
+            )
         return float((self.predict(x) == labels).sum()) / len(labels)
 
     def fit(self, x_train, y_train, epochs: int, *, eval_sets: dict | None = None, checkpoint=None) -> list[dict]:
@@ -133,6 +137,10 @@ class LayeredTrainer:
         x_train, y_train = self._as_inputs(x_train, y_train)
         if len(x_train) != len(y_train):
             raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
+        if len(x_train) < 2:
+            raise ValueError(
+                f"x_train needs at least 2 samples (a batch estimates the neurons' PID), got {len(x_train)}"
+            )
         if x_train.ndim != 2 or x_train.shape[1] != self.network.n_inputs:
             raise ValueError(
                 f"x_train has shape {tuple(x_train.shape)}; the network expects {self.network.n_inputs} features"
