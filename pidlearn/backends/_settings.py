@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import functools
+import numbers
 
 import numpy as np
 
-__all__ = ["KAY_PHILLIPS_MAX_EXPONENT", "NON_FINITE_DRIVES", "check_n_bins", "check_size", "layer_settings"]
+__all__ = [
+    "KAY_PHILLIPS_MAX_EXPONENT",
+    "NON_FINITE_DRIVES",
+    "check_int",
+    "check_n_bins",
+    "check_size",
+    "layer_settings",
+]
 
 #: The exponent ``k2 · r · c`` of the Kay & Phillips activation is clipped here: beyond it ``|A| ≥ 1.6e12 · |r|``, so
 #: θ sits at its clamp for any ``|r| > 1e-11`` and the clip changes nothing but keeps ``exp`` (and, through the
@@ -18,6 +26,13 @@ NON_FINITE_DRIVES = (
     "the neurons' drives (r = w_R·x_R + b_R, c, l) contain NaN or inf: the inputs contain NaN/inf, or the weights "
     "diverged during training (lower the learning rate, or use a bounded activation)"
 )
+
+
+def check_int(name: str, value, least: int) -> int:
+    """Validate an int (NumPy integers included, bools not) of at least ``least`` and return it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name} must be an int of at least {least}, got {value!r}")
+    return int(value)
 
 
 def check_size(name: str, value) -> int:

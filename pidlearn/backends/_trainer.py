@@ -9,10 +9,10 @@ argmax. :class:`LayeredTrainer` holds that recipe once; a backend supplies the a
 
 from __future__ import annotations
 
-import numbers
 import time
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends._settings import check_int
 from pidlearn.goals import RESIDUAL
 from pidlearn.lattice import lattice
 
@@ -44,19 +44,12 @@ class LayeredTrainer:
         monitor_every: int,
         eval_samples: int = 1,
     ):
-        for name, value, least in (
-            ("batch_size", batch_size, 2),
-            ("monitor_every", monitor_every, 1),
-            ("eval_samples", eval_samples, 1),
-        ):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-                raise ValueError(f"{name} must be an int of at least {least}, got {value!r}")
+        self.batch_size = check_int("batch_size", batch_size, 2)
+        self.monitor_every = check_int("monitor_every", monitor_every, 1)
+        self.eval_samples = check_int("eval_samples", eval_samples, 1)
         self.network = network
-        self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.progress = progress
-        self.monitor_every = int(monitor_every)
-        self.eval_samples = int(eval_samples)
         self.optimizers = {}
         for name, layer in network.layers().items():
             lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)

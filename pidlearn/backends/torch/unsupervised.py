@@ -15,6 +15,7 @@ import time
 import torch
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends._settings import check_int
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.functional import atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer
@@ -50,12 +51,11 @@ class UnsupervisedTrainer(TorchCheckpoint):
         seed: int = 0,
         progress: bool = True,
     ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 2:
-            raise ValueError(f"batch_size must be an int of at least 2, got {batch_size!r}")
+        batch_size = check_int("batch_size", batch_size, 2)
         torch.manual_seed(seed)
         self.layer = InfomorphicLayer(n_inputs, n_neurons, n_neurons, goal=goal, context_no_self=True)
         self.optimizer = torch.optim.Adam(self.layer.parameters(), lr=lr, weight_decay=weight_decay)
-        self.batch_size = int(batch_size)
+        self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
         self.seed = seed
         self.progress = progress
