@@ -88,11 +88,13 @@ def test_renyi_gradient_matches_finite_differences():
 
 def test_mi_bounds_and_label_ceiling():
     x, y = _blobs(256, spread=0.05)
+    # float32 results: the bounds hold up to a few float32 rounding steps (2.0000014 was seen for log2 4 = 2)
+    f32 = 16 * float(torch.finfo(torch.float32).eps)
     mi = float(M.RenyiMI(1.01)(x, y))
-    assert 0 < mi <= math.log2(4) + 1e-6
+    assert 0 < mi <= math.log2(4) * (1 + f32)
     assert mi > 1.5  # well separated blobs: close to log2 4 = 2 bits
     nce = float(M.InfoNCE(4)(x, y).detach())
-    assert nce <= math.log2(256) + 1e-6
+    assert nce <= math.log2(256) * (1 + f32)
 
 
 def test_normalised_objective_sees_directions_only():

@@ -641,12 +641,14 @@ def test_sparse_lateral_connections(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------------- memory
-def test_memory_recalls_few_patterns_with_constant_bits():
-    # five random patterns of 100 bits: some neurons see the same bit in all of them, their redundancy is 0 and
-    # gives no gradient; the Hebbian start keeps their bit (measured: 1.0 recalled, 0.2 from a random start)
-    res = recall_capacity(100, (5, 40), epochs=60, init="hebbian")
-    assert [r["recalled"] for r in res["rows"]] == [1.0, 1.0]
-    assert res["rows"][1]["hopfield_recalled"] == 0.0  # 0.4 N is beyond the Hebbian network
+def test_memory_recalls_beyond_hopfield_over_seeds():
+    # 0.4 N patterns, 60 steps, Hebbian start: recalled in full for every seed tried (0-4, 1 and 2 threads), where the
+    # Hopfield network of the same patterns recalls at most 2.5 %. (P = 5 is not asserted: its recall varies from
+    # 0.0 to 1.0 over seeds and thread counts; a single seed's 1.0 was a lucky draw.)
+    for seed in (0, 1, 2):
+        res = recall_capacity(100, (40,), epochs=60, init="hebbian", seed=seed)
+        assert res["rows"][0]["recalled"] == 1.0, seed
+        assert res["rows"][0]["hopfield_recalled"] <= 0.05, seed
     with pytest.raises(ValueError, match="init must be"):
         recall_capacity(10, (2,), init="zeros")
 
