@@ -7,6 +7,7 @@ and information-theoretic local learning. Submodules are imported lazily, so ``i
 * :mod:`pidlearn.lattice` — the redundancy lattice of n sources, names and Möbius inversion.
 * :func:`pidlearn.sxpid` — shared-exclusion PID of discrete samples (``pidlearn.sxpid_from_pmf`` for a pmf);
   :func:`pidlearn.pid` — the same call for other PID measures (through dit).
+* :func:`pidlearn.discretise` — equal-width or equal-frequency bins for real data (:mod:`pidlearn.binning`).
 * :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
 * :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
 * :func:`pidlearn.batch_sxpid` — SxPID of many variable tuples of one data matrix, serial or on Dask;
@@ -19,7 +20,18 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = {"discrete", "continuous", "lattice", "sxpid", "results", "measures", "datasets", "backends", "bench"}
+_SUBMODULES = {
+    "discrete",
+    "continuous",
+    "lattice",
+    "sxpid",
+    "results",
+    "measures",
+    "datasets",
+    "backends",
+    "bench",
+    "binning",
+}
 # ``pidlearn.sxpid`` is the module pidlearn/sxpid.py, made callable (``pidlearn.sxpid(target, sources)``), so that
 # the name means the same thing whether or not the submodule was imported first.
 _FUNCTIONS = {
@@ -27,6 +39,7 @@ _FUNCTIONS = {
     "pid": ("measures", "pid"),
     "PIDResult": ("results", "PIDResult"),
     "batch_sxpid": ("bench.batch", "batch_sxpid"),
+    "discretise": ("binning", "discretise"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})
