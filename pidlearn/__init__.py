@@ -8,6 +8,8 @@ and information-theoretic local learning. Submodules are imported lazily, so ``i
 * :func:`pidlearn.sxpid` — shared-exclusion PID of discrete samples (``pidlearn.sxpid_from_pmf`` for a pmf);
   :func:`pidlearn.pid` — the same call for other PID measures (through dit).
 * :func:`pidlearn.discretise` — equal-width or equal-frequency bins for real data (:mod:`pidlearn.binning`).
+* :mod:`pidlearn.significance` — permutation machinery and :class:`pidlearn.BiasWarning` (plug-in estimates
+  dominated by their bias).
 * :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
 * :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
 * :func:`pidlearn.batch_sxpid` — SxPID of many variable tuples of one data matrix, serial or on Dask;
@@ -31,6 +33,7 @@ _SUBMODULES = {
     "backends",
     "bench",
     "binning",
+    "significance",
 }
 # ``pidlearn.sxpid`` is the module pidlearn/sxpid.py, made callable (``pidlearn.sxpid(target, sources)``), so that
 # the name means the same thing whether or not the submodule was imported first.
@@ -40,6 +43,7 @@ _FUNCTIONS = {
     "PIDResult": ("results", "PIDResult"),
     "batch_sxpid": ("bench.batch", "batch_sxpid"),
     "discretise": ("binning", "discretise"),
+    "BiasWarning": ("significance", "BiasWarning"),
 }
 
 __all__ = sorted(_SUBMODULES | set(_FUNCTIONS) | {"__version__"})

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import inspect
 import json
 import math
 import re
@@ -194,8 +193,6 @@ def _continuous_mi(cols: Columns, args, est: str, variables: dict[str, str]):
 
     kinds = {var: cols.kind_of(opt) for var, opt in variables.items()}
     discrete = tuple(var for var, kind in kinds.items() if kind == "discrete")
-    fn = continuous.mutual_information
-    params = inspect.signature(fn).parameters
     if est == "mixed_ksg":  # every variable real-valued, with point masses: numeric labels only
         for nm in cols.names("discrete"):
             if cols.data[nm].dtype.kind not in "biuf":
@@ -218,29 +215,16 @@ def _continuous_mi(cols: Columns, args, est: str, variables: dict[str, str]):
         arrays = {
             var: cols.labels(opt) if kinds[var] == "discrete" else cols.real(opt) for var, opt in variables.items()
         }
-    kw = {"base": args.base, "seed": args.seed, ("estimator" if "estimator" in params else "method"): est}
+    kw = {"base": args.base, "estimator": est}
     if args.k is not None:
         kw["k"] = args.k
     if discrete:
-        if "discrete" not in params:
-            raise ValueError(
-                f"the discrete column(s) {', '.join(cols.names('discrete'))} with continuous ones need mixed "
-                "discrete-continuous MI, which this version of pidlearn.continuous does not have yet; pass --bins N "
-                "to discretise the continuous columns"
-            )
-        kw["discrete"] = discrete[0] if len(discrete) == 1 else discrete
+        kw["discrete"] = discrete
     x, y, z = arrays["x"], arrays["y"], arrays.get("z")
     if args.permutations > 0:
-        test = getattr(continuous, "permutation_test", None)
-        if test is None:
-            raise ValueError(
-                "--permutations with continuous columns needs pidlearn.continuous.permutation_test, which is not "
-                "available yet in this version; pass --bins N to test the discretised columns"
-            )
-        kw.pop("seed")
-        res = test(x, y, z, n_permutations=args.permutations, seed=args.seed, **kw)
+        res = continuous.permutation_test(x, y, z, n_permutations=args.permutations, seed=args.seed, **kw)
         return res.statistic, res.p_value, est
-    return fn(x, y, z=z, **kw), None, est
+    return continuous.mutual_information(x, y, z=z, seed=args.seed, **kw), None, est
 
 
 def _run_mi(args) -> int:
@@ -252,7 +236,7 @@ def _run_mi(args) -> int:
     if not discrete_est:
         from pidlearn import continuous
 
-        known = getattr(continuous, "MI_ESTIMATORS", getattr(continuous, "MI_METHODS", ()))
+        known = continuous.MI_ESTIMATORS
         if est not in known:
             raise ValueError(
                 f"unknown --estimator {est!r}; discrete: {', '.join(DISCRETE_ESTIMATORS)}; "

@@ -21,15 +21,22 @@ All functions return bits by default; ``base=math.e`` gives nats.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 from numba import njit, prange
 
 from pidlearn import _counting
 from pidlearn._validation import as_discrete, check_base, check_pmf, check_same_length
+from pidlearn.results import PermutationTestResult
+from pidlearn.significance import (
+    _shuffle_within,
+    check_n_permutations,
+    p_values,
+    permutation_seeds,
+    strata,
+    warn_if_undersampled,
+)
 
 __all__ = [
     "ESTIMATORS",
@@ -112,8 +119,11 @@ def _estimator_code(estimator: str) -> int:
 
 
 def _encode_all(**named) -> dict[str, tuple[np.ndarray, int]]:
-    """Validate and encode every named variable; check they have the same number of samples."""
-    coded = {name: as_discrete(x, name) for name, x in named.items() if x is not None}
+    """Validate and encode every named variable; check they have the same number of samples.
+
+    Only ``z`` (the optional conditioning variable) may be None; any other None is refused by ``as_discrete``.
+    """
+    coded = {name: as_discrete(x, name) for name, x in named.items() if x is not None or name != "z"}
     check_same_length(**{name: c for name, (c, _) in coded.items()})
     return coded
 
@@ -124,10 +134,16 @@ def _h(variables: Sequence[tuple[np.ndarray, int]], est: int) -> float:
     return float(_entropy_nats(counts, est))
 
 
-def _mi_nats(x, y, z, est: int) -> float:
+def _mi_nats(x, y, z, est: int, joint_cells: list | None = None) -> float:
+    """(Conditional) MI in nats; appends the number of occupied cells of the full joint to ``joint_cells``."""
+    full = [x, y] if z is None else [x, y, z]
+    counts = _counting.joint_counts([c for c, _ in full], [k for _, k in full])
+    h_full = float(_entropy_nats(counts, est))
+    if joint_cells is not None:
+        joint_cells.append(int(counts.shape[0]))
     if z is None:
-        return _h([x], est) + _h([y], est) - _h([x, y], est)
-    return _h([x, z], est) + _h([y, z], est) - _h([x, y, z], est) - _h([z], est)
+        return _h([x], est) + _h([y], est) - h_full
+    return _h([x, z], est) + _h([y, z], est) - h_full - _h([z], est)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -176,6 +192,10 @@ def mutual_information(x, y, z=None, *, base: float = 2, estimator: str = "plugi
     same ``estimator`` (Cover & Thomas 2006, ch. 2). The plug-in estimate is >= 0; bias-corrected ones can be
     slightly negative and are returned as they are.
 
+    The plug-in estimate issues a :class:`pidlearn.significance.BiasWarning` when there are fewer than 5 samples per
+    occupied cell of the joint ``(x, y[, z])`` (:data:`pidlearn.significance.MIN_SAMPLES_PER_CELL`): it is then
+    dominated by its upward bias (Miller 1955); the message quotes the numbers and the remedies.
+
     Parameters
     ----------
     x, y : array-like of shape (n_samples,) or (n_samples, n_vars)
@@ -196,7 +216,13 @@ def mutual_information(x, y, z=None, *, base: float = 2, estimator: str = "plugi
     """
     est, b = _estimator_code(estimator), check_base(base)
     c = _encode_all(x=x, y=y, z=z)
-    return _mi_nats(c["x"], c["y"], c.get("z"), est) / math.log(b)
+    cells: list[int] = []
+    value = _mi_nats(c["x"], c["y"], c.get("z"), est, cells) / math.log(b)
+    if est == _PLUGIN:
+        possible = math.prod(k for _, k in c.values())
+        what = "I(X;Y)" if z is None else "I(X;Y|Z)"
+        warn_if_undersampled(len(c["x"][0]), cells[0], possible, value * math.log2(b), what=what)
+    return value
 
 
 def multi_information(*xs, base: float = 2, estimator: str = "plugin") -> float:
@@ -211,32 +237,6 @@ def multi_information(*xs, base: float = 2, estimator: str = "plugin") -> float:
 # --------------------------------------------------------------------------------------------------------------------
 # permutation test
 # --------------------------------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _splitmix64(state):
-    """One step of SplitMix64 (Steele, Lea & Flood 2014): returns (new state, 64 random bits)."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True)
-def _shuffle_within(x, order, starts, seed):
-    """Copy of ``x`` with values permuted (Fisher-Yates) within each group ``order[starts[g]:starts[g+1]]``."""
-    out = x.copy()
-    state = seed
-    for g in range(starts.shape[0] - 1):
-        a = starts[g]
-        for i in range(starts[g + 1] - 1, a, -1):
-            state, r = _splitmix64(state)
-            j = a + np.int64(r % np.uint64(i - a + 1))
-            pi = order[i]
-            pj = order[j]
-            out[pi], out[pj] = out[pj], out[pi]
-    return out
-
-
 @njit(parallel=True, cache=True)
 def _null_joint_entropies(x, w, kw, order, starts, seeds, estimator, dense_cells):
     """H(X_perm, W) (nats) for each seed; X permuted within the groups, W fixed."""
@@ -250,29 +250,6 @@ def _null_joint_entropies(x, w, kw, order, starts, seeds, estimator, dense_cells
             counts = _counting._run_lengths(np.sort(key))
         out[p] = _entropy_nats(counts, estimator)
     return out
-
-
-@dataclass(frozen=True)
-class PermutationTestResult:
-    """Result of :func:`permutation_test`.
-
-    Attributes
-    ----------
-    statistic : float
-        The observed (conditional) mutual information.
-    p_value : float
-        ``(1 + #{null >= statistic}) / (1 + n_permutations)``.
-    null_distribution : ndarray of shape (n_permutations,)
-        The statistic under each permutation.
-    """
-
-    statistic: float
-    p_value: float
-    null_distribution: np.ndarray = field(repr=False)
-
-    @property
-    def n_permutations(self) -> int:
-        return int(self.null_distribution.shape[0])
 
 
 def permutation_test(
@@ -296,30 +273,23 @@ def permutation_test(
     -------
     PermutationTestResult
     """
-    if isinstance(n_permutations, bool) or not isinstance(n_permutations, numbers.Integral):
-        raise TypeError(f"n_permutations must be an int, got {n_permutations!r}")
-    if n_permutations < 1:
-        raise ValueError(f"n_permutations must be >= 1, got {n_permutations}")
+    n_permutations = check_n_permutations(n_permutations)
     est, b = _estimator_code(estimator), check_base(base)
     c = _encode_all(x=x, y=y, z=z)
     (xc, kx), yv, zv = c["x"], c["y"], c.get("z")
     observed = _mi_nats(c["x"], yv, zv, est)
+    order, starts = strata(None if zv is None else zv[0], xc.shape[0])
     if zv is None:
-        order = np.arange(xc.shape[0], dtype=np.int64)
-        starts = np.array([0, xc.shape[0]], dtype=np.int64)
         w, kw = yv
         constant = _h([c["x"]], est) + _h([yv], est)
     else:
-        order = np.argsort(zv[0], kind="stable").astype(np.int64)
-        starts = np.searchsorted(zv[0][order], np.arange(zv[1] + 1)).astype(np.int64)
         w, kw = _counting.joint_codes([yv[0], zv[0]], [yv[1], zv[1]])
         constant = _h([c["x"], zv], est) + _h([yv, zv], est) - _h([zv], est)
     cells = kx * kw
     dense_cells = cells if cells <= _counting.DENSE_MAX_CELLS and cells <= 8 * len(xc) + 65536 else 0
-    seeds = np.random.SeedSequence(seed).generate_state(n_permutations, dtype=np.uint64)
+    seeds = permutation_seeds(seed, n_permutations)
     null = constant - _null_joint_entropies(xc, w, kw, order, starts, seeds, est, dense_cells)
-    tol = 1e-12 * max(1.0, abs(observed))
-    p_value = (1.0 + np.count_nonzero(null >= observed - tol)) / (1.0 + n_permutations)
+    p_value = p_values(null, observed)
     scale = math.log(b)
     return PermutationTestResult(observed / scale, float(p_value), null / scale)
 

@@ -8,10 +8,52 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["PIDResult"]
+__all__ = ["PIDResult", "PermutationTestResult"]
+
+
+@dataclass(frozen=True, repr=False)
+class PermutationTestResult:
+    """Result of a permutation test of ``I(X;Y) = 0`` (or ``I(X;Y|Z) = 0``).
+
+    Returned by :func:`pidlearn.discrete.permutation_test` and :func:`pidlearn.continuous.permutation_test`.
+
+    Attributes
+    ----------
+    statistic : float
+        The observed (conditional) mutual information, in units of ``base``.
+    p_value : float
+        ``(1 + #{null >= statistic}) / (1 + n_permutations)`` (Phipson & Smyth 2010), one-sided.
+    null_distribution : ndarray of shape (n_permutations,)
+        The statistic under each permutation.
+
+    Examples
+    --------
+    >>> from pidlearn.discrete import permutation_test
+    >>> permutation_test([0, 1] * 50, [0, 1] * 50, n_permutations=99, seed=0)
+    PermutationTestResult(statistic=1, p_value=0.01, n_permutations=99)
+    """
+
+    statistic: float
+    p_value: float
+    null_distribution: np.ndarray = field(repr=False)
+
+    @property
+    def n_permutations(self) -> int:
+        """Number of permutations."""
+        return int(self.null_distribution.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"PermutationTestResult(statistic={self.statistic:.6g}, p_value={self.p_value:.4g}, "
+            f"n_permutations={self.n_permutations})"
+        )
+
+    def __str__(self) -> str:
+        return f"statistic = {self.statistic:.6g}, p = {self.p_value:.4g} ({self.n_permutations} permutations)"
 
 
 def _unit(base: float) -> str:
@@ -60,6 +102,11 @@ class PIDResult:
         Name of the redundancy measure (``"sx"``, ``"imin"``, ...).
     realisations : ndarray of shape (n_rows, n_vars), optional
         For a decomposition of a pmf: the realisation (sources..., target) of each row of the local atoms.
+    p_values : array-like of float, shape (n_atoms,), optional
+        Permutation p-value of each atom, ``(1 + #{Π_null(α) >= Π(α)}) / (1 + n_permutations)`` (one-sided, upper;
+        the target shuffled against the jointly kept sources). Give ``n_permutations`` with it.
+    n_permutations : int, optional
+        Number of permutations behind ``p_values``.
 
     Examples
     --------
@@ -85,6 +132,8 @@ class PIDResult:
         base: float = 2.0,
         measure: str = "sx",
         realisations=None,
+        p_values=None,
+        n_permutations: int | None = None,
     ):
         names = tuple(str(s) for s in atom_names)
         if not names:
@@ -117,6 +166,21 @@ class PIDResult:
         self.base = float(base)
         self.measure = str(measure)
         self.realisations = realisations
+        self._p_values = None
+        self.n_permutations = None
+        if p_values is not None:
+            self._attach_p_values(p_values, n_permutations)
+
+    def _attach_p_values(self, p_values, n_permutations) -> None:
+        """Set the atom p-values (used by the permutation tests that decorate an existing result)."""
+        p = _vector(p_values, len(self._names), "p_values")
+        if np.any((p <= 0) | (p > 1)):
+            raise ValueError("p_values must lie in (0, 1]")
+        if n_permutations is None or int(n_permutations) < 1:
+            raise ValueError("p_values need n_permutations >= 1")
+        self._p_values = p
+        self.n_permutations = int(n_permutations)
+        self._named_cache.pop("p_values", None)
 
     # ----------------------------------------------------------------------------------------------------------------
     # atoms
@@ -152,6 +216,17 @@ class PIDResult:
     def misinformative(self) -> dict[str, float] | None:
         """Misinformative parts Π⁻(α) (SxPID), or None when the measure has no such split."""
         return self._named("misinformative", self._misinformative)
+
+    @property
+    def p_values(self) -> dict[str, float] | None:
+        """Permutation p-value of each atom, ``{name: p}`` in lattice order, or None without a permutation test.
+
+        ``p(α) = (1 + #{Π_perm(α) >= Π(α)}) / (1 + n_permutations)`` (Phipson & Smyth 2010): one-sided, small when
+        the observed atom is larger than the atoms of data whose target was shuffled against the sources. Atoms can be
+        negative (misinformative redundancy); a large p for a negative atom means it is not *larger* than chance, not
+        that it is significantly negative (for that, ``1 - p`` is the lower-tail p-value up to ties).
+        """
+        return self._named("p_values", self._p_values)
 
     def _local(self, key: str) -> np.ndarray | None:
         if key in self._local_cache:
@@ -261,6 +336,8 @@ class PIDResult:
             "atoms": self.atoms,
             "informative": self.informative,
             "misinformative": self.misinformative,
+            "p_values": self.p_values,
+            "n_permutations": self.n_permutations,
         }
         if local:
             loc = self.local
@@ -268,7 +345,7 @@ class PIDResult:
         return out
 
     def table(self, *, digits: int = 6, max_rows: int | None = None) -> str:
-        """The atoms as a text table (name, Π, and Π⁺ / Π⁻ when present), in lattice order.
+        """The atoms as a text table (name, Π, Π⁺ / Π⁻ and the permutation p-value when present), in lattice order.
 
         ``max_rows`` keeps the rows with the largest ``|Π|`` (useful for 4 and 5 sources).
         """
@@ -281,11 +358,16 @@ class PIDResult:
         has_split = self._informative is not None and self._misinformative is not None
         if has_split:
             cols += ["pi+".rjust(num), "pi-".rjust(num)]
+        has_p = self._p_values is not None
+        if has_p:
+            cols.append("p".rjust(8))
         lines = ["  ".join(cols)]
         for i in idx:
             row = [self._names[i].ljust(width), f"{self._values[i]:{num}.{digits}f}"]
             if has_split:
                 row += [f"{self._informative[i]:{num}.{digits}f}", f"{self._misinformative[i]:{num}.{digits}f}"]
+            if has_p:
+                row.append(f"{self._p_values[i]:8.4f}")
             lines.append("  ".join(row))
         if len(idx) < len(self._names):
             lines.append(f"... {len(self._names) - len(idx)} smaller atoms not shown")
@@ -293,6 +375,8 @@ class PIDResult:
         if self._h_target is not None:
             residual = round(self.residual_entropy, digits) + 0.0  # no "-0.0000" for a rounding-level residual
             lines.append(f"H(T) = {self._h_target:.{digits}f}, residual H(T) - I = {residual:.{digits}f}")
+        if has_p:
+            lines.append(f"p: one-sided permutation p-values, {self.n_permutations} permutations of the target")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

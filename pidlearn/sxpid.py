@@ -48,8 +48,16 @@ from pidlearn import _counting
 from pidlearn._validation import as_discrete, check_base, check_pmf, check_same_length
 from pidlearn.lattice import MAX_SOURCES, lattice
 from pidlearn.results import PIDResult
+from pidlearn.significance import (
+    check_n_permutations,
+    p_values,
+    permutation_seeds,
+    permuted_index,
+    strata,
+    warn_if_undersampled,
+)
 
-__all__ = ["PAIR_MAX", "sxpid", "sxpid_from_pmf"]
+__all__ = ["PAIR_MAX", "atom_null_distribution", "sxpid", "sxpid_from_pmf"]
 
 #: Largest support (number of distinct realisations) of a float-weighted pmf for which the agreement masses are
 #: summed over pairs of support points; beyond it they come from marginals (rounding error ~2^n ulp per entry).
@@ -356,7 +364,28 @@ def _split_sources(sources, target) -> list:
     return items
 
 
-def sxpid(target, sources, *, base: float = 2) -> PIDResult:
+def _atom_values(codes, t_codes, n_sources: int, base: float) -> np.ndarray:
+    """Average atoms of the plug-in SxPID of coded samples (no locals, no result object)."""
+    support, counts, _ = _counting.joint_support([*codes, t_codes])
+    sup = _Support(support, counts.astype(np.float64), n_sources, base, exact_counts=True)
+    avg_plus, avg_minus = sup.average_redundancies()
+    return sup.lat.mobius @ (avg_plus - avg_minus)
+
+
+def atom_null_distribution(codes, t_codes, n_sources: int, base: float, n_permutations: int, seed) -> np.ndarray:
+    """Atoms of ``n_permutations`` decompositions with the target shuffled, shape (n_permutations, n_atoms).
+
+    The samples are encoded once; each permutation re-counts the joint support and decomposes it.
+    """
+    order, starts = strata(None, t_codes.shape[0])
+    seeds = permutation_seeds(seed, n_permutations)
+    null = np.empty((n_permutations, lattice(n_sources).n_atoms))
+    for p, sd in enumerate(seeds):
+        null[p] = _atom_values(codes, t_codes[permuted_index(order, starts, sd)], n_sources, base)
+    return null
+
+
+def sxpid(target, sources, *, base: float = 2, n_permutations: int = 0, seed=None) -> PIDResult:
     """Shared-exclusion PID of ``I(T; S_1..S_n)`` from samples (plug-in probabilities), n = 2..5 sources.
 
     Parameters
@@ -368,13 +397,26 @@ def sxpid(target, sources, *, base: float = 2) -> PIDResult:
         whose columns are the sources. 2 to 5 sources.
     base : float, default 2
         Logarithm base (2: bits, ``math.e``: nats).
+    n_permutations : int, default 0
+        With ``n_permutations >= 1``, a permutation test of every atom: the target is shuffled against the (jointly
+        kept) sources ``n_permutations`` times and ``result.p_values[α] = (1 + #{Π_perm(α) >= Π(α)}) /
+        (1 + n_permutations)``. 0: no test (``result.p_values`` is None).
+    seed : None, int or numpy.random.Generator
+        Seed of the permutations (the same seed gives the same p-values; ``None``: fresh entropy).
 
     Returns
     -------
     PIDResult
         ``atoms``, ``informative`` (Π⁺), ``misinformative`` (Π⁻) over all antichains in lattice order; ``local``,
         ``local_informative``, ``local_misinformative`` of shape (n_samples, n_atoms) (computed on first access);
-        ``mutual_information`` ``I(T; S_1..S_n)`` (the sum of the atoms) and ``entropy_target`` ``H(T)``.
+        ``mutual_information`` ``I(T; S_1..S_n)`` (the sum of the atoms) and ``entropy_target`` ``H(T)``;
+        ``p_values`` and ``n_permutations`` with a permutation test.
+
+    Warns
+    -----
+    pidlearn.significance.BiasWarning
+        Fewer than 5 samples per occupied cell of the joint ``(S_1..S_n, T)``: the plug-in atoms are dominated by
+        bias (``I(T;S)`` approaches ``H(T)`` whatever the dependence); the message quotes the numbers.
 
     Raises
     ------
@@ -396,10 +438,18 @@ def sxpid(target, sources, *, base: float = 2) -> PIDResult:
     ``Σ_α Π(α) = I(T; S)`` and ``Σ_{β≼{i}} Π(β) = I(T; S_i)``; they can be negative. Cost after numba's cache is warm:
     O(2^n (N + m n) + m n_atoms) for N samples with m distinct realisations.
 
+    Permutation p-values are one-sided (upper): ``p(α)`` is small when ``Π(α)`` exceeds what the sources share
+    with a target that is independent of them (same marginals). The null of a redundancy or synergy atom is not
+    centred on 0 (plug-in bias, and atoms can be negative), which is why its p-value comes from the permuted
+    decompositions and not from the sign of the atom. Each permutation re-counts the encoded samples and
+    decomposes again: cost ``n_permutations`` times that of the averages (no local atoms).
+
     References
     ----------
     A. Makkeh, A. J. Gutknecht and M. Wibral, "Introducing a differentiable measure of pointwise shared
     information", Phys. Rev. E 103, 032149 (2021).
+    B. Phipson and G. K. Smyth, "Permutation p-values should never be zero", Stat. Appl. Genet. Mol. Biol. 9, 39
+    (2010).
 
     Examples
     --------
@@ -410,12 +460,22 @@ def sxpid(target, sources, *, base: float = 2) -> PIDResult:
     """
     base = check_base(base)
     items = _split_sources(sources, target)
+    n_permutations = check_n_permutations(n_permutations, allow_zero=True, n_statistics=lattice(len(items)).n_atoms)
     t_codes, _ = as_discrete(target, "target")
-    codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
+    coded = [as_discrete(x, f"source {i + 1}") for i, x in enumerate(items)]
+    codes = [c for c, _ in coded]
     check_same_length(target=t_codes, **{f"source {i + 1}": c for i, c in enumerate(codes)})
     support, counts, inverse = _counting.joint_support([*codes, t_codes])
     sup = _Support(support, counts.astype(np.float64), len(items), base, exact_counts=True)
-    return _decompose(sup, rows=inverse)
+    result = _decompose(sup, rows=inverse)
+    possible = math.prod(k for _, k in coded) * (int(t_codes.max()) + 1)
+    warn_if_undersampled(
+        t_codes.shape[0], support.shape[0], possible, result.mutual_information * math.log2(base), what="I(T;S)"
+    )
+    if n_permutations:
+        null = atom_null_distribution(codes, t_codes, len(items), base, n_permutations, seed)
+        result._attach_p_values(p_values(null, result.values), n_permutations)
+    return result
 
 
 def _is_dit_distribution(obj) -> bool:
@@ -496,8 +556,8 @@ def sxpid_from_pmf(pmf, *, base: float = 2) -> PIDResult:
 # ``pidlearn.sxpid`` names this module once it is imported, so the module itself is callable: ``pidlearn.sxpid(t, s)``
 # means :func:`sxpid` whether or not the submodule was imported first.
 class _CallableModule(types.ModuleType):
-    def __call__(self, target, sources, *, base: float = 2) -> PIDResult:
-        return sxpid(target, sources, base=base)
+    def __call__(self, target, sources, *, base: float = 2, n_permutations: int = 0, seed=None) -> PIDResult:
+        return sxpid(target, sources, base=base, n_permutations=n_permutations, seed=seed)
 
 
 _CallableModule.__call__.__doc__ = sxpid.__doc__

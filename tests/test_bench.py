@@ -103,7 +103,7 @@ def test_gaussian_samplers_have_the_stated_mi(name):
     a, b = task.sample(200_000, seed=0)
     if task.kind == "continuous-pid":
         a, b = b, a
-    assert mutual_information(a, b, method="gaussian") == pytest.approx(task.truth, abs=0.01)
+    assert mutual_information(a, b, estimator="gaussian") == pytest.approx(task.truth, abs=0.01)
 
 
 @pytest.mark.parametrize("name", ["halfcube-gauss-1x1", "wiggly-gauss-1x1", "student-1x1-dof1", "uniform-noise-c0.75"])
@@ -112,7 +112,7 @@ def test_non_gaussian_samplers_against_ksg_at_large_n(name):
 
     task = get_task(name)
     x, y = task.sample(50_000, seed=1)
-    assert mutual_information(x, y, method="ksg1") == pytest.approx(task.truth, abs=0.03)
+    assert mutual_information(x, y, estimator="ksg1") == pytest.approx(task.truth, abs=0.03)
 
 
 def test_discrete_samplers_follow_their_pmf():

@@ -118,12 +118,6 @@ def iris(tmp_path_factory):
     return _write_csv(tmp_path_factory.mktemp("iris") / "iris.csv", "load_iris", label="species")
 
 
-def _has_discrete_param():
-    import inspect
-
-    return "discrete" in inspect.signature(continuous.mutual_information).parameters
-
-
 def test_iris_all_discrete_by_type_after_bins(iris, capsys):
     path, cols, species = iris
     rc, res = _json(capsys, ["mi", str(path), "--x", "sepal_length", "--y", "species", "--bins", "4"])
@@ -150,7 +144,7 @@ def test_iris_continuous_columns_use_ksg(iris, capsys):
     argv = ["mi", str(path), "--x", "sepal_length", "sepal_width", "--y", "petal_length", "--estimator", "gaussian"]
     rc, res = _json(capsys, argv)
     x = np.stack([cols["sepal_length"], cols["sepal_width"]], 1)
-    est = {"estimator": "gaussian"} if _has_discrete_param() else {"method": "gaussian"}
+    est = {"estimator": "gaussian"}
     assert res["estimator"] == "gaussian" and res["k"] is None
     assert res["mutual_information"] == pytest.approx(
         continuous.mutual_information(x, cols["petal_length"], **est), abs=1e-12
@@ -160,7 +154,6 @@ def test_iris_continuous_columns_use_ksg(iris, capsys):
     assert "[ksg1, k = 5, n = 150]" in out and "continuous: sepal_length, petal_length" in out
 
 
-@pytest.mark.skipif(not _has_discrete_param(), reason="needs pidlearn.continuous.mutual_information(discrete=...)")
 def test_iris_continuous_with_discrete_column_uses_mixed_mi(iris, capsys):
     path, cols, species = iris
     rc, res = _json(capsys, ["mi", str(path), "--x", "sepal_length", "--y", "species"])
@@ -177,9 +170,6 @@ def test_continuous_permutations(iris, capsys):
     argv = ["mi", str(path), "--x", "sepal_length", "--y", "petal_length", "--permutations", "20", "--json"]
     rc = main(argv)
     res = json.loads(capsys.readouterr().out)
-    if not hasattr(continuous, "permutation_test"):
-        assert rc == 2 and "not available yet" in res["error"] and "--bins" in res["error"]
-        return
     assert rc == 0 and res["estimator"] == "ksg1" and 0 < res["p_value"] <= 1
     want = continuous.permutation_test(cols["sepal_length"], cols["petal_length"], n_permutations=20, seed=0)
     assert res["p_value"] == pytest.approx(want.p_value) and res["mutual_information"] == pytest.approx(want.statistic)
@@ -369,6 +359,6 @@ def test_wine_and_diabetes_tables(tmp_path, capsys):
     assert res["mutual_information"] == pytest.approx(want, abs=1e-12)
     path, cols, target = _write_csv(tmp_path / "diabetes.csv", "load_diabetes", label="target")
     rc, res = _json(capsys, ["mi", str(path), "--x", "bmi", "--y", "target", "--estimator", "copula"])
-    est = {"estimator": "copula"} if _has_discrete_param() else {"method": "copula"}
+    est = {"estimator": "copula"}
     assert rc == 0 and res["estimator"] == "copula" and res["continuous_columns"] == ["bmi", "target"]
     assert res["mutual_information"] == pytest.approx(continuous.mutual_information(cols["bmi"], target, **est))

@@ -11,6 +11,10 @@ from hypothesis.extra import numpy as hnp
 from pidlearn import _counting, discrete
 from tests import naive
 
+# Many cases here are deliberately small (truth tables, N = 500 over 40 labels): the BiasWarning they raise is
+# tested in tests/test_significance.py, not here.
+pytestmark = pytest.mark.filterwarnings("ignore::pidlearn.significance.BiasWarning")
+
 LN2 = math.log(2)
 
 

@@ -17,6 +17,10 @@ from pidlearn.results import PIDResult
 from pidlearn.sxpid import sxpid, sxpid_from_pmf
 from tests import naive_sxpid as naive
 
+# Many cases here are deliberately small (truth tables, N = 500 over 40 labels): the BiasWarning they raise is
+# tested in tests/test_significance.py, not here.
+pytestmark = pytest.mark.filterwarnings("ignore::pidlearn.significance.BiasWarning")
+
 ATOL = 1e-9
 
 

@@ -105,7 +105,7 @@ class _Continuous:
     def __call__(self, x, y, seed):
         from pidlearn.continuous import mutual_information
 
-        return mutual_information(x, y, method=self.method, seed=seed)
+        return mutual_information(x, y, estimator=self.method, seed=seed)
 
 
 def _renyi(x, y, seed):

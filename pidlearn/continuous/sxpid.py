@@ -173,8 +173,9 @@ def sxpid(
     base: float = 2,
     jitter: float = 1e-10,
     seed=None,
-    normalize: bool = False,
+    normalize: bool = True,
     workers: int = -1,
+    n_permutations: int = 0,
 ):
     """Continuous shared-exclusion PID of ``I(T; S_1..S_n)`` (Ehrlich et al. 2024), 2 to 4 sources.
 
@@ -190,10 +191,16 @@ def sxpid(
         Logarithm base (2: bits, ``math.e``: nats).
     jitter, seed : tie policy, as in :func:`pidlearn.continuous.mutual_information`: columns with duplicated values
         get seeded noise of relative size ``jitter``; tie-free data are used as given. ``seed=None`` is seed 0.
-    normalize : bool, default False
-        Divide every column by its standard deviation first. The authors' reference implementation does not.
+    normalize : bool, default True
+        Each column divided by its standard deviation (``ddof=0``), as scikit-learn's ``mutual_info_*`` and JIDT do;
+        the atoms' sum (an MI) is invariant to it, KSG's max-norm neighbourhoods are not. The authors' reference
+        implementation does not normalise: pass ``normalize=False`` to reproduce it.
     workers : int, default -1
         Threads (-1: all).
+    n_permutations : int, default 0
+        With ``n_permutations >= 1``, a permutation p-value for every atom (``result.p_values``): the target is
+        shuffled against the jointly kept sources, see :func:`pidlearn.continuous.permutation_test_pid`, which this
+        calls (an int ``seed`` then seeds the permutations and the jitter). Each permutation costs one decomposition.
 
     Returns
     -------
@@ -236,6 +243,20 @@ def sxpid(
     from pidlearn.lattice import lattice
     from pidlearn.results import PIDResult
 
+    if not (isinstance(n_permutations, int) and n_permutations == 0):
+        from pidlearn.continuous.permutation import permutation_test_pid
+
+        return permutation_test_pid(
+            target,
+            sources,
+            n_permutations=n_permutations,
+            seed=seed,
+            k=k,
+            base=base,
+            jitter=jitter,
+            normalize=normalize,
+            workers=workers,
+        )
     b = check_base(base)
     items = _split_sources(sources)
     named = {"target": target, **{f"source {i + 1}": s for i, s in enumerate(items)}}
