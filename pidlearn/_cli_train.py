@@ -134,6 +134,8 @@ def _check(args) -> None:
 
 def _resume(trainer, checkpoint) -> None:
     """Load ``checkpoint`` into ``trainer`` when the file exists (a new run otherwise)."""
+    if checkpoint and Path(checkpoint).is_dir():
+        raise ValueError(f"--checkpoint {checkpoint} is a directory; name a file, e.g. {Path(checkpoint) / 'run.ckpt'}")
     if checkpoint and Path(checkpoint).is_file():
         trainer.load(checkpoint)
 

@@ -25,7 +25,10 @@ PMF_ATOL = 1e-9
 
 def _as_array(x, name: str) -> np.ndarray:
     if x is None:
-        raise TypeError(f"{name} is None; expected an array-like of shape (n_samples,) or (n_samples, n_vars)")
+        raise TypeError(
+            f"{name} must be an array-like of samples, got None; pass an array of shape (n_samples,) or "
+            "(n_samples, n_vars)"
+        )
     if isinstance(x, (str, bytes)):
         raise TypeError(f"{name} is a single string; expected an array-like of samples, e.g. a list of labels")
     try:
@@ -58,12 +61,17 @@ def check_same_length(**arrays) -> int:
 
 
 def check_base(base) -> float:
-    """Validate the logarithm base (a number > 0 and != 1; ``math.e`` for nats) and return it as float."""
+    """Validate the logarithm base (a finite number > 1: 2 for bits, ``math.e`` for nats) and return it as float.
+
+    Bases in (0, 1) would flip the sign of every entropy (``log_0.5 = −log_2``) and are refused.
+    """
     if isinstance(base, bool) or not isinstance(base, numbers.Real):
-        raise TypeError(f"base must be a positive number other than 1 (2 for bits, math.e for nats), got {base!r}")
+        raise TypeError(f"base must be a number greater than 1 (2 for bits, math.e for nats), got {base!r}")
     base = float(base)
-    if not (base > 0 and base != 1 and math.isfinite(base)):
-        raise ValueError(f"base must be a positive number other than 1 (2 for bits, math.e for nats), got {base!r}")
+    if not (base > 1 and math.isfinite(base)):
+        raise ValueError(
+            f"base must be a finite number greater than 1 (2 for bits, math.e for nats, 10 for dits), got {base!r}"
+        )
     return base
 
 
@@ -105,8 +113,9 @@ def _column_codes(col: np.ndarray, name: str) -> tuple[np.ndarray, int]:
             )
         if not np.all(col == np.round(col)):
             raise ValueError(
-                f"{name} holds non-integer floats, but discrete estimators need labels. Discretise it first "
-                "(e.g. np.digitize or pidlearn binning), or use the continuous estimators in pidlearn.continuous"
+                f"{name} holds non-integer floats, but discrete estimators need labels. Discretise it first with "
+                "pidlearn.discretise(x, bins) (pidlearn mi/pid: --bins N), or use the continuous estimators in "
+                "pidlearn.continuous"
             )
         if np.abs(col).max() >= 2.0**62:
             return _counting.factorize(col)

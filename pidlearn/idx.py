@@ -7,6 +7,7 @@ then ``d`` big-endian uint32 sizes, then the raw data in C order. Files may be g
 from __future__ import annotations
 
 import gzip
+import zlib
 from importlib import resources
 from pathlib import Path
 
@@ -26,15 +27,24 @@ def read_idx(path) -> np.ndarray:
         If the header is not an IDX header or the data size does not match it.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a directory, not an IDX file")
     with path.open("rb") as fh:
         head = fh.read(2)
     opener = gzip.open if head == b"\x1f\x8b" else open
-    with opener(path, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            raw = fh.read()
+    except (EOFError, OSError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        raise ValueError(
+            f"{path} is a truncated or corrupt gzip file ({type(exc).__name__}: {exc}); download it again"
+        ) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()})")
     dtype = np.dtype(_DTYPES[raw[2]])
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is truncated: its header announces {ndim} dimensions but the file ends first")
     shape = tuple(int(v) for v in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     offset = 4 + 4 * ndim
     count = int(np.prod(shape)) if shape else 1
@@ -66,10 +76,31 @@ def load_mnist(directory, split: str = "train") -> tuple[np.ndarray, np.ndarray]
     if not directory.is_dir():
         raise FileNotFoundError(f"dataset folder {directory} does not exist")
     prefix = "train" if split == "train" else "t10k"
-    images = read_idx(_find(directory, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(directory, f"{prefix}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{directory}: images {images.shape} and labels {labels.shape} do not match")
+    image_path = _find(directory, f"{prefix}-images-idx3-ubyte")
+    label_path = _find(directory, f"{prefix}-labels-idx1-ubyte")
+    images = read_idx(image_path)
+    labels = read_idx(label_path)
+    # MNIST's headers: magic 0x00000803 (uint8, 3 dimensions) for images, 0x00000801 (uint8, 1 dimension) for labels
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(
+            f"{image_path} holds {images.dtype} data of shape {images.shape}; MNIST images are uint8 of shape "
+            "(n, rows, cols) (IDX magic 0x00000803)"
+        )
+    if labels.dtype != np.uint8 or labels.ndim != 1:
+        raise ValueError(
+            f"{label_path} holds {labels.dtype} data of shape {labels.shape}; MNIST labels are uint8 of shape (n,) "
+            "(IDX magic 0x00000801)"
+        )
+    if len(images) != len(labels):
+        raise ValueError(f"{directory}: {len(images)} images but {len(labels)} labels in the {split} split")
+    if len(labels) == 0:
+        raise ValueError(f"{label_path} holds no labels: the {split} split is empty")
+    if int(labels.max()) > 9:
+        bad = int(np.flatnonzero(labels > 9)[0])
+        raise ValueError(
+            f"{label_path} holds labels up to {int(labels.max())} (first at sample {bad}); MNIST-layout labels are "
+            "the classes 0..9: the file is corrupt or not MNIST/Fashion-MNIST"
+        )
     return images, labels
 
 

@@ -52,13 +52,19 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["MAX_SOURCES", "Lattice", "antichain_name", "lattice", "parse_name"]
+__all__ = ["MAX_SOURCES", "Lattice", "UnknownAtomError", "antichain_name", "lattice", "parse_name"]
 
 #: Largest number of sources with a lattice (n = 6 would have 7,828,352 antichains).
 MAX_SOURCES = 5
 
 _DEDEKIND_MINUS_2 = {1: 1, 2: 4, 3: 18, 4: 166, 5: 7579, 6: 7828352}
 _NAME_RE = re.compile(r"(\{[1-9]+\})+")
+
+
+class UnknownAtomError(ValueError, KeyError):
+    """An atom name that is not in the lattice: a ``ValueError`` (and, for older callers, a ``KeyError``)."""
+
+    __str__ = ValueError.__str__  # KeyError's str() would quote the message
 
 
 def _set_key(s: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
@@ -284,7 +290,10 @@ class Lattice:
         try:
             return self._index[key]
         except KeyError:
-            raise KeyError(f"{name!r} is not an antichain of the {self.n}-source lattice") from None
+            raise UnknownAtomError(
+                f"name {name!r} is not an atom (antichain) of the {self.n}-source lattice; valid atoms are "
+                f"{', '.join(self.names)}"
+            ) from None
 
     def down_set(self, name, *, strict: bool = False) -> np.ndarray:
         """Indices of all ``β ≼ α`` (``β ≺ α`` with ``strict=True``), in lattice order."""

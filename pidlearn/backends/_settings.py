@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import functools
+import inspect
+import math
 import numbers
+import os
 
 import numpy as np
 
 __all__ = [
     "KAY_PHILLIPS_MAX_EXPONENT",
+    "MEMORY_FRACTION",
     "NON_FINITE_DRIVES",
+    "check_finite_number",
     "check_int",
+    "check_memory",
     "check_n_bins",
     "check_size",
     "layer_settings",
@@ -26,6 +32,86 @@ NON_FINITE_DRIVES = (
     "the neurons' drives (r = w_R·x_R + b_R, c, l) contain NaN or inf: the inputs contain NaN/inf, or the weights "
     "diverged during training (lower the learning rate, or use a bounded activation)"
 )
+
+
+#: A layer's scratch tables may take at most this fraction of the machine's physical memory (of the GPU's memory
+#: for CUDA tensors); past it the layer refuses to be built instead of failing in the allocator. The environment
+#: variable ``PIDLEARN_MEMORY_LIMIT_GIB`` sets the limit in GiB instead.
+MEMORY_FRACTION = 0.5
+
+#: The limit when the physical memory cannot be read (``os.sysconf`` unavailable).
+FALLBACK_MEMORY_LIMIT = 16 * 2**30
+
+
+def memory_limit(device=None) -> int:
+    """Bytes a layer's scratch tables may take: ``PIDLEARN_MEMORY_LIMIT_GIB``, or :data:`MEMORY_FRACTION` of the
+    physical memory (of the GPU's for a CUDA ``device``)."""
+    env = os.environ.get("PIDLEARN_MEMORY_LIMIT_GIB")
+    if env:
+        try:
+            return int(float(env) * 2**30)
+        except ValueError:
+            raise ValueError(f"PIDLEARN_MEMORY_LIMIT_GIB must be a number of GiB, got {env!r}") from None
+    total = None
+    if device is not None and getattr(device, "type", str(device).split(":")[0]) == "cuda":
+        try:
+            import torch
+
+            total = torch.cuda.get_device_properties(device).total_memory
+        except Exception:  # no CUDA runtime: fall back to the host's memory
+            total = None
+    if total is None:
+        try:
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (AttributeError, ValueError, OSError):
+            return FALLBACK_MEMORY_LIMIT
+    return int(MEMORY_FRACTION * total)
+
+
+def check_memory(n_bytes: int, formula: str, fix: str = "reduce n_bins or the number of neurons", device=None) -> None:
+    """Refuse (``ValueError``) an allocation of ``n_bytes`` past :func:`memory_limit`, quoting ``formula``."""
+    limit = memory_limit(device)
+    if n_bytes > limit:
+        raise ValueError(
+            f"this needs {n_bytes / 2**30:.3g} GiB ({formula}), more than the limit of {limit / 2**30:.3g} GiB "
+            f"({MEMORY_FRACTION:g} of physical memory, or PIDLEARN_MEMORY_LIMIT_GIB); {fix}"
+        )
+
+
+def table_size(n_bins) -> int:
+    """Slots of the marginal tables of one neuron: ``Σ_g Π_{i∈g} K_i`` over the non-empty source sets ``g``
+    (``K² + 2K`` for two sources of ``K`` bins)."""
+    n = len(n_bins)
+    return sum(math.prod(n_bins[i] for i in range(n) if g >> i & 1) for g in range(1, 1 << n))
+
+
+def check_finite_number(name: str, value, *, positive: bool = False) -> float:
+    """Validate a finite real number (not a bool; ``> 0`` with ``positive``) and return it as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be a finite{' positive' if positive else ''} number, got {value!r}")
+    return value
+
+
+def check_activation_kwargs(fn, activation: str, kwargs) -> dict:
+    """The constants of an activation: names it takes (after its inputs) and finite numbers."""
+    if kwargs is None:
+        return {}
+    if not isinstance(kwargs, dict):
+        raise TypeError(f"activation_kwargs must be a dict of constants, got {type(kwargs).__name__}")
+    params = inspect.signature(fn).parameters
+    known = [k for k, p in params.items() if p.default is not inspect.Parameter.empty]
+    out = {}
+    for key, value in kwargs.items():
+        if key not in known:
+            raise ValueError(
+                f"activation_kwargs names {key!r}, which activation {activation!r} does not take; "
+                f"its constants are {', '.join(known) or 'none'}"
+            )
+        out[key] = check_finite_number(f"activation_kwargs[{key!r}]", value)
+    return out
 
 
 def check_int(name: str, value, least: int) -> int:
@@ -95,7 +181,7 @@ def layer_settings(
         "n_sources": n_sources,
         "n_bins": n_bins,
         "activation": activation,
-        "_activation": functools.partial(fn, **(activation_kwargs or {})),
+        "_activation": functools.partial(fn, **check_activation_kwargs(fn, activation, activation_kwargs)),
         "binning": binning,
-        "bin_range": float(bin_range),
+        "bin_range": check_finite_number("bin_range", bin_range, positive=True),
     }

@@ -9,14 +9,38 @@ argmax. :class:`LayeredTrainer` holds that recipe once; a backend supplies the a
 
 from __future__ import annotations
 
+import math
 import time
 
+import numpy as np
+
 from pidlearn._progress import progress_bar
-from pidlearn.backends._settings import check_int
+from pidlearn.backends._settings import NON_FINITE_DRIVES, check_int
 from pidlearn.goals import RESIDUAL
 from pidlearn.lattice import lattice
 
 __all__ = ["LayeredTrainer"]
+
+
+def _check_label_values(y, name: str) -> None:
+    """Labels are integers: refuse non-integer floats and non-numeric values before they are cast to int64."""
+    if y is None:
+        raise TypeError(f"{name} must be an array of integer class labels, got None")
+    dtype = getattr(y, "dtype", None)
+    if dtype is None:
+        try:
+            y = np.asarray(y)
+        except ValueError:
+            raise ValueError(f"{name} could not be read as a 1-D array of class labels") from None
+        dtype = y.dtype
+    if getattr(dtype, "is_floating_point", False) or getattr(dtype, "is_complex", False):  # torch dtype
+        if bool((y != y.round()).any()) or not bool(y.isfinite().all()):
+            raise ValueError(f"{name} holds non-integer values; class labels are integers 0..n_classes-1")
+    elif isinstance(dtype, np.dtype) and dtype.kind not in "iub":
+        if dtype.kind != "f":
+            raise TypeError(f"{name} has dtype {dtype}; class labels are integers 0..n_classes-1")
+        if not (np.isfinite(y).all() and np.all(y == np.round(y))):
+            raise ValueError(f"{name} holds non-integer values; class labels are integers 0..n_classes-1")
 
 
 class LayeredTrainer:
@@ -105,9 +129,42 @@ class LayeredTrainer:
         theta[:, flip] = 1.0 - theta[:, flip]
         return theta.argmax(1)
 
+    def _diverged(self) -> str:
+        lrs = ", ".join(f"{name}: {opt_lr}" for name, opt_lr in self._learning_rates().items())
+        return (
+            f"training diverged in epoch {self.epoch + 1}: the losses or the neurons' drives became NaN or inf "
+            f"(learning rates {lrs}); try smaller learning rates (lr_hidden, lr_readout), check the inputs' scale "
+            "(standardise them), or resume from the last checkpoint"
+        )
+
+    def _learning_rates(self) -> dict:
+        out = {}
+        for name, opt in self.optimizers.items():
+            groups = getattr(opt, "param_groups", None)
+            out[name] = groups[0]["lr"] if groups else getattr(opt, "lr", "?")
+        return out
+
+    def _check_data(self, x, labels, x_name: str, y_name: str) -> None:
+        """Refuse labels outside 0..n_classes-1 and NaN/inf inputs (before they reach an index or a kernel)."""
+        n_classes = self.network.n_classes
+        if labels.ndim != 1:
+            raise ValueError(f"{y_name} must be a 1-D array of class labels, got shape {tuple(labels.shape)}")
+        if len(labels):
+            low, high = int(labels.min()), int(labels.max())
+            if low < 0 or high >= n_classes:
+                raise ValueError(
+                    f"{y_name} holds labels {low}..{high} but the network has {n_classes} classes: labels must lie "
+                    f"in 0..{n_classes - 1} (remap them, or make the network with n_classes={max(high + 1, 2)})"
+                )
+        finite = x.isfinite().all() if hasattr(x, "isfinite") else np.isfinite(x).all()
+        if not bool(finite):
+            raise ValueError(f"{x_name} contains NaN or inf; remove or impute those samples before training")
+
     def accuracy(self, x, labels) -> float:
         """Fraction of correctly predicted labels."""
+        _check_label_values(labels, "labels")
         x, labels = self._as_inputs(x, labels)
+        self._check_data(x, labels, "x", "labels")
         if len(labels) == 0 or len(x) != len(labels):
             raise ValueError(
                 f"accuracy needs one label per sample and at least one sample, got {len(x)} and {len(labels)}"
@@ -127,7 +184,9 @@ class LayeredTrainer:
         checkpoint : path, optional
             Saved after every epoch (see ``save``).
         """
+        _check_label_values(y_train, "y_train")
         x_train, y_train = self._as_inputs(x_train, y_train)
+        self._check_data(x_train, y_train, "x_train", "y_train")
         if len(x_train) != len(y_train):
             raise ValueError(f"x_train has {len(x_train)} samples but y_train has {len(y_train)}")
         if len(x_train) < 2:
@@ -138,9 +197,19 @@ class LayeredTrainer:
             raise ValueError(
                 f"x_train has shape {tuple(x_train.shape)}; the network expects {self.network.n_inputs} features"
             )
+        for name, (x, y) in (eval_sets or {}).items():
+            _check_label_values(y, f"eval_sets[{name!r}] labels")
+            self._check_data(*self._as_inputs(x, y), f"eval_sets[{name!r}] inputs", f"eval_sets[{name!r}] labels")
         while self.epoch < epochs:
             t0 = time.perf_counter()
-            record = self.train_epoch(x_train, y_train)
+            try:
+                record = self.train_epoch(x_train, y_train)
+            except ValueError as exc:
+                if str(exc) != NON_FINITE_DRIVES:
+                    raise
+                raise ValueError(self._diverged()) from None
+            if not all(math.isfinite(v) for v in record["loss"].values()):
+                raise ValueError(self._diverged())
             record["seconds"] = time.perf_counter() - t0
             self.epoch += 1
             record["epoch"] = self.epoch

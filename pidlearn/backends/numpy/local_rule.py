@@ -53,6 +53,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from pidlearn.backends._settings import check_memory, table_size
 from pidlearn.goals import goal_vector
 from pidlearn.lattice import lattice
 from pidlearn.sxpid import _superset_moebius
@@ -356,6 +357,13 @@ def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms:
     """
     n = len(n_bins)
     lat = lattice(n)
+    n_chunks = min(theta.shape[1], numba.get_num_threads())
+    size = table_size(n_bins)
+    check_memory(
+        n_chunks * size * 2 * 2 * 8,
+        f"{n_chunks} threads × {size} table slots (Σ over source sets of Π n_bins, n_bins={n_bins}) × 2 tables × "
+        "2 target values × 8 bytes",
+    )
     radix, offsets, size = _layout(n_bins)
     active = np.ones(lat.n_atoms, dtype=np.bool_) if all_atoms else w != 0.0
     grad, red_t, red_s, p_y = _goal_gradient_kernel(
@@ -370,7 +378,7 @@ def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms:
         w,
         w_total,
         active,
-        min(theta.shape[1], numba.get_num_threads()),
+        n_chunks,
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         plogp = np.where(p_y > 0, p_y * np.log(p_y), 0.0).sum(axis=1)

@@ -48,6 +48,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from pidlearn.backends._settings import check_memory, table_size
 from pidlearn.lattice import lattice
 
 __all__ = [
@@ -189,6 +190,7 @@ def sxpid_atoms(joint: torch.Tensor, n_sources: int) -> SxPIDAtoms:
         )
     event_shape = tuple(joint.shape[-(n + 1) :])
     batch_shape = tuple(joint.shape[: -(n + 1)])
+    _check_joint(joint, n)
     p = joint.reshape((-1, *event_shape))
     n_batch = p.shape[0]
     c, mob = _matrices(n, p.dtype, p.device)
@@ -212,12 +214,46 @@ def sxpid_atoms(joint: torch.Tensor, n_sources: int) -> SxPIDAtoms:
     return SxPIDAtoms(res.atoms.reshape((*batch_shape, -1)), res.residual_entropy.reshape(batch_shape))
 
 
+def _check_joint(joint: torch.Tensor, n: int) -> None:
+    """Refuse a joint that is not a pmf per batch index: empty, NaN/inf, negative cells, or sums other than 1."""
+    if joint.numel() == 0:
+        raise ValueError(f"joint is empty (shape {tuple(joint.shape)}); every axis needs at least one entry")
+    with torch.no_grad():
+        if not bool(torch.isfinite(joint).all()):
+            raise ValueError("joint contains NaN or inf; a joint pmf has finite entries")
+        low = float(joint.min())
+        if low < 0:
+            raise ValueError(f"joint has negative entries (min {low:.3g}); probabilities must be >= 0")
+        sums = joint.sum(dim=tuple(range(joint.dim() - n - 1, joint.dim())))
+        tol = max(1e-6, 100 * torch.finfo(joint.dtype).eps * math.sqrt(joint[(0,) * (joint.dim() - n - 1)].numel()))
+        worst = float((sums - 1.0).abs().max())
+        if worst > tol:
+            raise ValueError(
+                f"joint does not sum to 1 over its last {n + 1} axes (off by up to {worst:.3g}); normalise it, "
+                f"e.g. joint / joint.sum(dim={tuple(range(-n - 1, 0))}, keepdim=True)"
+            )
+
+
+def _table_bytes(n_neurons: int, n_bins: tuple[int, ...], dtype: torch.dtype) -> tuple[int, str]:
+    """Bytes of the marginal tables of the sample-based SxPID and the formula, for the memory check."""
+    size = table_size(n_bins)
+    item = torch.finfo(dtype).bits // 8
+    return n_neurons * size * 2 * item, (
+        f"{n_neurons} neurons × {size} table slots (Σ over source sets of Π n_bins, n_bins={n_bins}) × "
+        f"2 target values × {item} bytes ({dtype})"
+    )
+
+
 def _check_samples(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> tuple[int, ...]:
     _check_float(theta, "theta")
     if not isinstance(bins, torch.Tensor) or bins.dtype not in (torch.int64, torch.int32):
         raise TypeError("bins must be an integer (int64) tensor of bin indices")
     if theta.dim() != 2:
         raise ValueError(f"theta must have shape (batch, neurons), got {tuple(theta.shape)}")
+    if theta.shape[0] == 0 or theta.shape[1] == 0:
+        raise ValueError(
+            f"theta is empty (shape {tuple(theta.shape)}): the batch needs at least one sample and one neuron"
+        )
     if bins.dim() != 3 or bins.shape[:2] != theta.shape:
         raise ValueError(
             f"bins must have shape (batch, neurons, n_sources) = {(*tuple(theta.shape), 'n')}, got {tuple(bins.shape)}"
@@ -230,6 +266,7 @@ def _check_samples(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> tuple[int
         raise ValueError(f"n_bins lists {len(n_bins)} sizes for {n} sources")
     if any(k < 2 for k in n_bins):
         raise ValueError(f"n_bins must be at least 2 per source (one bin carries no information), got {n_bins}")
+    check_memory(*_table_bytes(theta.shape[1], n_bins, theta.dtype), device=theta.device)
     if bins.numel():
         low = int(bins.min())
         high = bins.amax(dim=(0, 1)).tolist()
@@ -554,6 +591,13 @@ def soft_joint(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> torch.Tensor:
     """
     n_bins = _check_samples(theta, bins, n_bins)
     b, n_neurons = theta.shape
+    item = torch.finfo(theta.dtype).bits // 8
+    check_memory(
+        n_neurons * math.prod(n_bins) * 2 * item,
+        f"a dense joint of {n_neurons} neurons × Π n_bins = {math.prod(n_bins)} cells × 2 target values × {item} bytes",
+        fix="use sample_sxpid_atoms, which never builds the joint, or reduce n_bins",
+        device=theta.device,
+    )
     flat = torch.zeros(n_neurons, b, dtype=torch.int64, device=theta.device)
     for i, k in enumerate(n_bins):
         flat = flat * k + bins[..., i].to(torch.int64).T

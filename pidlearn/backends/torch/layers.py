@@ -20,10 +20,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pidlearn.backends._settings import NON_FINITE_DRIVES, check_size, layer_settings
+from pidlearn.backends._settings import NON_FINITE_DRIVES, check_memory, check_size, layer_settings
 from pidlearn.backends.torch import activations as _act
 from pidlearn.backends.torch.binning import adaptive_bins, fixed_bins
-from pidlearn.backends.torch.functional import SxPIDAtoms, _sample_atoms, _sample_goal, _Workspace, atom_names
+from pidlearn.backends.torch.functional import (
+    SxPIDAtoms,
+    _sample_atoms,
+    _sample_goal,
+    _table_bytes,
+    _Workspace,
+    atom_names,
+)
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicLayer"]
@@ -124,6 +131,8 @@ class InfomorphicLayer(nn.Module):
         )
         for name, value in settings.items():
             setattr(self, name, value)
+        # the goal's marginal tables (float32 layers; float64 doubles this): refuse before the allocator fails
+        check_memory(*_table_bytes(self.n_neurons, (self.n_bins,) * self.n_sources, torch.get_default_dtype()))
         gamma, gamma_res = goal_vector(goal, self.n_sources)
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.register_buffer("gamma", torch.tensor(gamma), persistent=False)
@@ -167,11 +176,27 @@ class InfomorphicLayer(nn.Module):
 
     # --------------------------------------------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor, size: int, name: str) -> torch.Tensor:
+        """Shape, dtype and device of one input (see the dtype rule in :meth:`forward`)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 2 or x.shape[1] != size:
             raise ValueError(f"{name} must have shape (batch, {size}), got {tuple(x.shape)}")
-        return x
+        if x.shape[0] == 0:
+            raise ValueError(f"{name} is an empty batch (0 samples); the goal needs at least one sample")
+        weight = self.receptive.weight
+        if x.device != weight.device:
+            raise ValueError(
+                f"{name} is on {x.device} but the layer is on {weight.device}; move one of them, e.g. "
+                f"{name}.to({str(weight.device)!r}) or layer.to({str(x.device)!r})"
+            )
+        if x.dtype == weight.dtype:
+            return x
+        if x.is_floating_point() or x.is_complex():
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the layer's parameters are {weight.dtype}; convert the input, "
+                f"{name}.to({weight.dtype}), or the layer, layer.to({x.dtype}) (e.g. layer.double() for float64)"
+            )
+        return x.to(weight.dtype)  # integer and bool inputs (labels, spikes): exact in the layer's float dtype
 
     def forward(
         self, x_receptive, x_context, x_lateral=None, *, generator: torch.Generator | None = None, steps: int = 1
@@ -190,6 +215,11 @@ class InfomorphicLayer(nn.Module):
             Lateral layers: run this many passes, each with the previous pass's samples as lateral input (the first
             with ``x_lateral``); ``r`` and ``c`` are computed once, and only the last pass is kept for the goal
             (the papers' trivariate layer uses 2).
+
+        Inputs must have the dtype of the layer's parameters (float32 by default; ``layer.double()`` for float64):
+        a floating-point input of another dtype is refused with a ``TypeError`` rather than silently rounded or
+        widened; integer and bool inputs (one-hot labels, spikes) are converted to the layer's dtype. Inputs must
+        be on the layer's device.
 
         Returns
         -------

@@ -38,9 +38,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pidlearn.backends._settings import check_finite_number, check_memory
 from pidlearn.backends.torch.activations import firing_probability
 from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
-from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names, sample_sxpid_atoms
+from pidlearn.backends.torch.functional import SxPIDAtoms, _table_bytes, atom_names, sample_sxpid_atoms
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicMemory", "hopfield_weights", "random_patterns", "recall", "recall_capacity"]
@@ -90,13 +91,14 @@ class InfomorphicMemory(nn.Module):
             raise ValueError(f"n_neurons must be an int >= 2, got {n_neurons!r}")
         if binning not in ("adaptive", "fixed"):
             raise ValueError(f"binning must be 'adaptive' or 'fixed', got {binning!r}")
-        if not bin_range > 0:
-            raise ValueError(f"bin_range must be > 0, got {bin_range!r}")
         self.n_neurons = n_neurons
         self.n_bins = check_n_bins(n_bins)
-        self.beta = float(beta)
+        self.beta = check_finite_number("beta", beta)
         self.binning = binning
-        self.bin_range = float(bin_range)
+        self.bin_range = check_finite_number("bin_range", bin_range, positive=True)
+        if input_weight is not None:
+            input_weight = check_finite_number("input_weight", input_weight)
+        check_memory(*_table_bytes(n_neurons, (self.n_bins, self.n_bins), torch.get_default_dtype()))
         gamma, self.gamma_res = goal_vector(goal, 2)
         self.register_buffer("gamma", torch.tensor(gamma), persistent=False)
         if input_weight is None:

@@ -558,6 +558,8 @@ class _StackTrainer(TorchCheckpoint):
             if len(x) != len(y):
                 raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
             n = len(x)
+            if n == 0:
+                raise ValueError("data is empty: x and y have 0 samples; give at least one batch of samples")
             if train:
                 order = torch.randperm(n, generator=self.generator)
                 n_batches = max(1, n // self.batch_size)  # full batches: the batch estimators depend on N
@@ -568,10 +570,64 @@ class _StackTrainer(TorchCheckpoint):
             bs = max(self.batch_size, 1024)
             return [(x[k : k + bs], y[k : k + bs]) for k in range(0, n, bs)]
         if callable(data):
-            return list(data(self.generator if train else None))
-        if isinstance(data, (list, tuple)):
-            return list(data)
-        raise TypeError("data must be a pair of tensors (x, y), a list of (input, labels) batches or a callable")
+            batches = list(data(self.generator if train else None))
+        elif isinstance(data, (list, tuple)):
+            batches = list(data)
+        else:
+            raise TypeError("data must be a pair of tensors (x, y), a list of (input, labels) batches or a callable")
+        if not batches:
+            raise ValueError("data holds no batches; give at least one (input, labels) batch")
+        return batches
+
+    def _checked_batch(self, inp, y, *, unlabelled_ok: bool = False) -> torch.Tensor:
+        """A training batch's labels as int64 after checking them and the inputs (before any estimator sees them).
+
+        Labels must be integers in ``0..n_classes-1`` (``-1``, unlabelled, only where ``unlabelled_ok``: the
+        cross-entropy of :class:`Backprop` skips them; MOLE's objectives need every label); inputs must be finite.
+        """
+        y = torch.as_tensor(y)
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(f"labels must be an integer tensor of class indices, got dtype {y.dtype}")
+        y = y.to(torch.int64)
+        if y.ndim != 1 or len(y) == 0:
+            raise ValueError(f"labels of a training batch must be 1-D and non-empty, got shape {tuple(y.shape)}")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 and not unlabelled_ok:
+            raise ValueError(
+                f"labels hold {low}: training labels must be class indices 0..{(self.n_classes or high + 1) - 1} "
+                "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
+            )
+        if low < -1:
+            raise ValueError(f"labels hold {low}: class indices are >= 0 (-1 marks an unlabelled sample)")
+        if self.n_classes is not None and high >= self.n_classes:
+            raise ValueError(
+                f"labels hold {high} but n_classes={self.n_classes}: labels must lie in 0..{self.n_classes - 1} "
+                f"(remap them, or make the trainer with n_classes={high + 1})"
+            )
+        x = inp if isinstance(inp, torch.Tensor) else getattr(inp, "x", None)
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise ValueError(
+                "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
+                "eigendecompositions and every gradient would turn NaN)"
+            )
+        return y
+
+    def _diverged(self, what: str) -> str:
+        return (
+            f"training diverged in epoch {self.epoch + 1}: {what}. Try a smaller learning rate (lr={self.lr}, "
+            "e.g. lr / 10), standardised inputs, or resume from the last checkpoint"
+        )
+
+    def _run_epoch(self, epoch_fn, *args) -> dict:
+        """One epoch; NaN losses or a failed eigendecomposition become a ValueError naming the epoch."""
+        try:
+            record = epoch_fn(*args)
+        except torch.linalg.LinAlgError as exc:
+            raise ValueError(self._diverged(f"an eigendecomposition failed ({str(exc).splitlines()[0]})")) from None
+        values = [v for k, v in record.items() if k in ("loss", "head_loss")] + list(record.get("mi", {}).values())
+        if not all(math.isfinite(float(v)) for v in values):
+            raise ValueError(self._diverged("the loss or the mutual information became NaN or inf"))
+        return record
 
     def _train_mode(self, flag: bool):
         self.modules.train(flag)
@@ -632,6 +688,7 @@ class _StackTrainer(TorchCheckpoint):
     def _materialise(self, data) -> None:
         """Run one batch through modules, head and objectives so lazy layers get their shapes before optimisers."""
         inp, y = self._batches(data, train=False)[0]
+        y = self._checked_batch(inp, y, unlabelled_ok=not hasattr(self, "objectives"))  # Backprop skips y < 0
         with torch.no_grad():
             self._train_mode(False)
             h = inp
@@ -800,6 +857,11 @@ class MOLE(_StackTrainer):
     def head_loss(self, h, y: torch.Tensor) -> torch.Tensor:
         logits = self.head(_represent(_detach(h)))
         keep = y >= 0
+        if logits.ndim == 2 and len(y) and int(y.max()) >= logits.shape[1]:
+            raise ValueError(
+                f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
+                f"0..{logits.shape[1] - 1}"
+            )
         return F.cross_entropy(logits[keep], y[keep])
 
     # training -------------------------------------------------------------------------------------------------------
@@ -809,7 +871,7 @@ class MOLE(_StackTrainer):
         mis = [0.0] * len(self.modules)
         head_loss = 0.0
         for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
-            y = torch.as_tensor(y, dtype=torch.int64)
+            y = self._checked_batch(inp, y)
             x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
             total = 0.0
             h = inp
@@ -845,7 +907,7 @@ class MOLE(_StackTrainer):
             opt = self.optimizers.get(name)
             mi_sum = 0.0
             for inp, y in progress_bar(batches, self.progress, desc):
-                y = torch.as_tensor(y, dtype=torch.int64)
+                y = self._checked_batch(inp, y)
                 x_rep = _represent(inp).detach() if self.beta > 0 and self.beta_on == "input" else None
                 h_in = self._frozen_forward(inp, k)
                 _, loss, mi = self.module_loss(k, h_in, x_rep, y)
@@ -865,7 +927,7 @@ class MOLE(_StackTrainer):
         opt = self.optimizers["head"]
         head_loss = 0.0
         for inp, y in progress_bar(batches, self.progress, desc):
-            y = torch.as_tensor(y, dtype=torch.int64)
+            y = self._checked_batch(inp, y)
             hl = self.head_loss(self._frozen_forward(inp, k), y)
             head_loss += float(hl.detach()) / n
             opt.zero_grad(set_to_none=True)
@@ -920,11 +982,11 @@ class MOLE(_StackTrainer):
             t0 = time.perf_counter()
             batches = self._batches(data, train=True)
             if self.schedule == "asynchronous" and self.epoch < epochs:
-                record = self._epoch_asynchronous(batches)
+                record = self._run_epoch(self._epoch_asynchronous, batches)
             elif self.schedule == "asynchronous":  # the head alone on the trained modules
-                record = self._epoch_head(batches, f"epoch {self.epoch + 1} (head)")
+                record = self._run_epoch(self._epoch_head, batches, f"epoch {self.epoch + 1} (head)")
             else:
-                record = self._epoch_sequential(batches)
+                record = self._run_epoch(self._epoch_sequential, batches)
                 self._advance_stage(record, epochs)
             self.epoch += 1
             record["epoch"] = self.epoch
@@ -1005,17 +1067,24 @@ class Backprop(_StackTrainer):
             self._train_mode(True)
             total = 0.0
             for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
-                y = torch.as_tensor(y, dtype=torch.int64)
+                y = self._checked_batch(inp, y, unlabelled_ok=True)
                 h = inp
                 for m in self.modules:
                     h = m(h)
                 logits = self.head(_represent(h))
                 keep = y >= 0
+                if logits.ndim == 2 and int(y.max()) >= logits.shape[1]:
+                    raise ValueError(
+                        f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
+                        f"0..{logits.shape[1] - 1}"
+                    )
                 loss = F.cross_entropy(logits[keep], y[keep])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) / len(batches)
+            if not math.isfinite(total):
+                raise ValueError(self._diverged("the cross-entropy became NaN or inf"))
             self.epoch += 1
             record = {"epoch": self.epoch, "loss": total, "seconds": time.perf_counter() - t0}
             if eval_sets and (self.epoch >= epochs or self.epoch % max(1, eval_every) == 0):

@@ -287,9 +287,15 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
             opt.step()
         return out
 
-    @staticmethod
-    def _as_inputs(x, y):
-        return torch.as_tensor(x), torch.as_tensor(y, dtype=torch.int64)
+    def _as_inputs(self, x, y):
+        """Inputs as tensors of the network's dtype (any real array is converted), labels as int64."""
+        x = torch.as_tensor(x)
+        if x.is_complex():
+            raise TypeError(f"the inputs must be real numbers, got dtype {x.dtype}")
+        param = next(self.network.parameters(), None)
+        if param is not None and x.dtype != param.dtype:
+            x = x.to(param.dtype)
+        return x, torch.as_tensor(y, dtype=torch.int64)
 
     def _eval_generator(self):
         return torch.Generator().manual_seed(self.seed + 1)
