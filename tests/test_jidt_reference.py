@@ -142,7 +142,7 @@ def _analytic_mixture_mi(sep: float) -> float:
     return h_x - 0.5 * math.log(2 * math.pi * math.e)
 
 
-@pytest.mark.parametrize(("sep", "truth"), list(zip(ROSS_SEPARATIONS, ROSS_TRUE_NATS)))
+@pytest.mark.parametrize(("sep", "truth"), list(zip(ROSS_SEPARATIONS, ROSS_TRUE_NATS, strict=True)))
 def test_ross_reference_values_are_the_analytic_mi(sep, truth):
     # JIDT's cited values are 4-decimal roundings of the true MI
     assert _analytic_mixture_mi(sep) == pytest.approx(truth, abs=5e-5)
@@ -158,7 +158,7 @@ def _shifted_gaussians(rng: JavaRandom, n: int, sep: float):
 def test_jidt_mixed_compare_analytical_value():
     # testCompareAnalyticalValue: the three separations drawn in turn from one generator
     rng = JavaRandom(20140220)  # arbitrary seed (JIDT's draw is unseeded)
-    for sep, truth in zip(ROSS_SEPARATIONS, ROSS_TRUE_NATS):
+    for sep, truth in zip(ROSS_SEPARATIONS, ROSS_TRUE_NATS, strict=True):
         cont, disc = _shifted_gaussians(rng, 10000, sep)
         ours = mi(cont, disc, discrete="y", k=JIDT_MIXED_K, jitter=0, base=NATS)
         assert ours == pytest.approx(truth, abs=JIDT_MIXED_TOL), (sep, ours)
