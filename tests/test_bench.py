@@ -11,7 +11,7 @@ import pytest
 from pidlearn.bench import batch_sxpid, load_results, run_grid
 from pidlearn.bench.batch import single_threaded_blas
 from pidlearn.bench.estimators import Estimator, all_estimators, get_estimator
-from pidlearn.bench.runner import COLUMNS, grid_cells, summarize
+from pidlearn.bench.runner import COLUMNS, grid_cells, summarize, write_csv
 from pidlearn.bench.tasks import (
     additive_uniform_mi,
     all_tasks,
@@ -217,6 +217,53 @@ def test_runner_resumes_an_interrupted_csv(tmp_path):
     again, stats = run_grid(tasks, ests, (200,), (0,), out=tmp_path, progress=False)
     assert stats["computed"] == len(rows) - 3
     _same(again, rows)
+
+
+@pytest.mark.parametrize("cut", [1, 5, 40])
+def test_runner_repairs_a_torn_last_row(tmp_path, cut):
+    """A run killed mid-write leaves a partial last line: resume drops it with a warning and recomputes its cell."""
+    tasks, ests = _small_grid()
+    rows, _ = run_grid(tasks, ests, (200,), (0,), out=tmp_path, progress=False)
+    csv_path = tmp_path / "results.csv"
+    data = csv_path.read_bytes()
+    csv_path.write_bytes(data[:-cut])  # the last row torn by a few bytes (at least its newline)
+    (tmp_path / "results.json").unlink()
+    with pytest.warns(RuntimeWarning, match=r"results\.csv: line \d+ is not a complete result row"):
+        again, stats = run_grid(tasks, ests, (200,), (0,), out=tmp_path, progress=False)
+    assert stats["computed"] == 1
+    _same(again, rows)
+    _same(load_results(csv_path), rows)  # the file is repaired: one valid row per cell
+    assert csv_path.read_bytes().count(b"\n") == len(rows) + 1
+
+
+def test_runner_drops_an_invalid_row_and_the_rows_after_it(tmp_path):
+    tasks, ests = _small_grid()
+    rows, _ = run_grid(tasks, ests, (200,), (0,), out=tmp_path, progress=False)
+    csv_path = tmp_path / "results.csv"
+    lines = csv_path.read_text().splitlines(keepends=True)
+    lines[3] = lines[3].replace(",200,", ",2x0,", 1)  # an unparseable sample size in row 3
+    csv_path.write_text("".join(lines))
+    with pytest.warns(RuntimeWarning, match=r"line 4 is not a complete result row.*and the \d+ line\(s\) after it"):
+        assert len(load_results(csv_path)) == 2
+    with pytest.warns(RuntimeWarning, match="line 4"):
+        again, stats = run_grid(tasks, ests, (200,), (0,), out=tmp_path, progress=False)
+    assert stats["computed"] == len(rows) - 2
+    _same(again, rows)
+
+
+def test_runner_keeps_multiline_messages_and_refuses_foreign_files(tmp_path):
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(task="t", kind="mi", estimator="e", n=10, seed=0, truth=1.0, estimate=math.nan, error=math.nan,
+               atom_error=math.nan, seconds=0.5, status="error", message="ValueError: line one\nline two")  # fmt: skip
+    write_csv(tmp_path / "results.csv", [row, row])
+    got = load_results(tmp_path / "results.csv")
+    assert len(got) == 2 and got[1]["message"] == "ValueError: line one\nline two"
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="not a pidlearn bench results file"):
+        load_results(tmp_path / "other.csv")
+    (tmp_path / "torn.csv").write_text("task,kind,est")  # killed while writing the header
+    with pytest.warns(RuntimeWarning, match="header is torn"):
+        assert load_results(tmp_path / "torn.csv") == []
 
 
 def test_pid_rows_carry_atoms_and_atom_error():

@@ -734,3 +734,89 @@ def test_copula_invariant_to_monotone_maps(seed, n, fx, fy):
     y = np.sin(x[:, :1]) + 0.5 * rng.standard_normal((n, 1))
     base = mi(x, y, estimator="copula")
     assert mi(MONOTONE[fx](x), MONOTONE[fy](y), estimator="copula") == pytest.approx(base, abs=1e-10)
+
+
+# degenerate hyper-parameters, extreme scales and memory -------------------------------------------------------------
+def test_renyi_refuses_degenerate_sigma_and_alpha():
+    x = np.random.default_rng(0).standard_normal((200, 2))
+    with pytest.raises(ValueError, match=r"sigma = 1e-300 is too small for x.*identity to machine precision"):
+        pc.renyi_entropy(x, sigma=1e-300)
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+            pc.renyi_entropy(x, sigma=bad)
+    for bad in (0.0, -1.0, math.nan, math.inf):
+        with pytest.raises(ValueError, match="alpha must be a finite number > 0"):
+            pc.renyi_entropy(x, alpha=bad, sigma=1.0)
+    # extreme but valid orders give finite values between 0 and log2(N), no log(0)
+    for alpha in (1e-300, 1e300):
+        assert 0 <= pc.renyi_entropy(x, alpha=alpha, sigma=1.0) <= math.log2(200) + 1e-9
+    assert abs(pc.renyi_entropy(x, sigma=1e300)) < 1e-9  # the all-ones Gram matrix: S = 0
+
+
+def test_renyi_is_exact_under_power_of_two_scaling_and_finite_at_any_scale():
+    rng = np.random.default_rng(1)
+    x, y = rng.standard_normal((2, 300))
+    y = x + 0.5 * y
+    ref = pc.renyi_entropy(x, sigma=0.7)
+    assert pc.renyi_entropy(x * 2.0**600, sigma=0.7 * 2.0**600) == ref  # bit-exact
+    assert pc.renyi_entropy(x * 1e200, sigma=0.7e200) == pytest.approx(ref, abs=1e-9)
+    assert pc.renyi_entropy(x * 1e-200, sigma=0.7e-200) == pytest.approx(ref, abs=1e-9)
+    mi = pc.renyi_mutual_information(x, y)
+    assert pc.renyi_mutual_information(x * 1e250, y * 1e-250) == pytest.approx(mi, abs=1e-9)
+
+
+def test_renyi_refuses_a_gram_matrix_past_the_memory_limit(monkeypatch):
+    monkeypatch.setenv("PIDLEARN_MEMORY_LIMIT_GIB", "1")
+    x = np.arange(20_000.0)
+    with pytest.raises(
+        ValueError, match=r"needs 11\.9 GiB \(4 matrices of N × N = 20000 × 20000 float64.*N² × 8 bytes"
+    ):
+        pc.renyi_entropy(x)
+    with pytest.raises(ValueError, match=r"subsample to N ≤ 5181 samples"):
+        pc.renyi_mutual_information(x, x)
+    with pytest.raises(ValueError, match=r"needs .* GiB"):
+        pc.gram_matrix(x)
+
+
+def test_matrix_entropy_refuses_non_gram_matrices():
+    with pytest.raises(ValueError, match="not positive semi-definite"):
+        pc.matrix_entropy([[1.0, 2.0], [2.0, 1.0]])
+    with pytest.raises(ValueError, match="must be symmetric"):
+        pc.matrix_entropy([[1.0, 0.5], [0.4, 1.0]])
+    assert pc.matrix_entropy(np.eye(4), alpha=2) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("estimator", ["gaussian", "copula", "ksg1", "ksg2"])
+def test_mi_of_extreme_scales_equals_the_unscaled_mi(estimator):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1000, 2))
+    y = x[:, 0] + rng.standard_normal(1000)
+    ref = pc.mutual_information(x, y, estimator=estimator)
+    for a, b in ((1e200, 1e-200), (1e-200, 1e200), (1e300, 1.0)):
+        assert pc.mutual_information(x * a, y * b, estimator=estimator) == pytest.approx(ref, abs=1e-12)
+        assert pc.multi_information(x * a, y * b, estimator=estimator) == pytest.approx(ref, abs=1e-12)
+    z = rng.standard_normal(1000) + y
+    ref_c = pc.mutual_information(x, y, z=z, estimator="gaussian")
+    assert pc.mutual_information(x * 1e200, y * 1e-200, z=z * 1e200, estimator="gaussian") == pytest.approx(ref_c)
+    h = pc.entropy(y, estimator="gaussian")
+    assert pc.entropy(y * 2.0**700, estimator="gaussian") == pytest.approx(h + 700, abs=1e-9)
+
+
+def test_mi_refuses_an_unknown_algorithm_even_where_unused():
+    x = np.random.default_rng(3).standard_normal(100)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        pc.mutual_information(x, (x > 0).astype(int), discrete="y", algorithm="fast")
+
+
+def test_sxpid_warns_with_a_time_estimate(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys.modules["pidlearn.continuous.sxpid"], "WARN_SECONDS", 1e-9)
+    s = np.random.default_rng(4).standard_normal((200, 2))
+    with pytest.warns(pc.CostWarning, match=r"all N² sample pairs for each of the 4 antichains: with N = 200"):
+        pc.sxpid(s.sum(axis=1), s)
+    with pytest.warns(pc.CostWarning, match=r"× 4 decompositions \(permutations\)"):
+        pc.sxpid(s.sum(axis=1), s, n_permutations=3, seed=0)
+    monkeypatch.setenv("PIDLEARN_MEMORY_LIMIT_GIB", "1e-9")
+    with pytest.raises(ValueError, match=r"3 × N × n_antichains × 8 bytes"):
+        pc.sxpid(s.sum(axis=1), s)

@@ -6,11 +6,15 @@ import functools
 import inspect
 import math
 import numbers
-import os
 
 import numpy as np
 
+# the memory rule is the core's (pidlearn._memory), re-exported under the names the backends always used
+from pidlearn._memory import FALLBACK_MEMORY_LIMIT, MEMORY_FRACTION, memory_limit
+from pidlearn._memory import check_memory as _check_memory
+
 __all__ = [
+    "FALLBACK_MEMORY_LIMIT",
     "KAY_PHILLIPS_MAX_EXPONENT",
     "MEMORY_FRACTION",
     "NON_FINITE_DRIVES",
@@ -20,6 +24,7 @@ __all__ = [
     "check_n_bins",
     "check_size",
     "layer_settings",
+    "memory_limit",
 ]
 
 #: The exponent ``k2 · r · c`` of the Kay & Phillips activation is clipped here: beyond it ``|A| ≥ 1.6e12 · |r|``, so
@@ -34,48 +39,9 @@ NON_FINITE_DRIVES = (
 )
 
 
-#: A layer's scratch tables may take at most this fraction of the machine's physical memory (of the GPU's memory
-#: for CUDA tensors); past it the layer refuses to be built instead of failing in the allocator. The environment
-#: variable ``PIDLEARN_MEMORY_LIMIT_GIB`` sets the limit in GiB instead.
-MEMORY_FRACTION = 0.5
-
-#: The limit when the physical memory cannot be read (``os.sysconf`` unavailable).
-FALLBACK_MEMORY_LIMIT = 16 * 2**30
-
-
-def memory_limit(device=None) -> int:
-    """Bytes a layer's scratch tables may take: ``PIDLEARN_MEMORY_LIMIT_GIB``, or :data:`MEMORY_FRACTION` of the
-    physical memory (of the GPU's for a CUDA ``device``)."""
-    env = os.environ.get("PIDLEARN_MEMORY_LIMIT_GIB")
-    if env:
-        try:
-            return int(float(env) * 2**30)
-        except ValueError:
-            raise ValueError(f"PIDLEARN_MEMORY_LIMIT_GIB must be a number of GiB, got {env!r}") from None
-    total = None
-    if device is not None and getattr(device, "type", str(device).split(":")[0]) == "cuda":
-        try:
-            import torch
-
-            total = torch.cuda.get_device_properties(device).total_memory
-        except Exception:  # no CUDA runtime: fall back to the host's memory
-            total = None
-    if total is None:
-        try:
-            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):
-            return FALLBACK_MEMORY_LIMIT
-    return int(MEMORY_FRACTION * total)
-
-
 def check_memory(n_bytes: int, formula: str, fix: str = "reduce n_bins or the number of neurons", device=None) -> None:
     """Refuse (``ValueError``) an allocation of ``n_bytes`` past :func:`memory_limit`, quoting ``formula``."""
-    limit = memory_limit(device)
-    if n_bytes > limit:
-        raise ValueError(
-            f"this needs {n_bytes / 2**30:.3g} GiB ({formula}), more than the limit of {limit / 2**30:.3g} GiB "
-            f"({MEMORY_FRACTION:g} of physical memory, or PIDLEARN_MEMORY_LIMIT_GIB); {fix}"
-        )
+    _check_memory(n_bytes, formula, fix, device=device)
 
 
 def table_size(n_bins) -> int:
@@ -162,6 +128,15 @@ def layer_settings(
     }
     lateral = bool(lateral)
     n_sources = 3 if lateral else 2
+    n_r, n_c, n_n = sizes["n_receptive"], sizes["n_context"], sizes["n_neurons"]
+    n_params = n_n * (n_r + n_c + (n_n if lateral else 0) + 3)
+    # float64 weights and the optimiser's two moments and gradient: 4 copies (the check runs before allocating)
+    check_memory(
+        32 * n_params,
+        f"{n_n} neurons × ({n_r} receptive + {n_c} context{f' + {n_n} lateral' if lateral else ''} + 3) weights × "
+        "4 copies (weights, gradient, two Adam moments) × 8 bytes",
+        fix="reduce n_receptive, n_context or n_neurons",
+    )
     n_bins = check_n_bins(n_bins)
     activation = activation or ("trivariate" if lateral else "bivariate")
     if activation not in activations:

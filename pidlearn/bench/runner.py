@@ -9,13 +9,21 @@ but ``seconds``).
 Results go to ``results.csv`` (appended one row per finished cell, so an interrupted run keeps its progress) and
 ``results.json`` (the whole table, written at the end). A run given an ``out`` folder that already holds results
 skips the cells computed there.
+
+Kill-safety: each row is appended with one ``write`` of its whole line, then flushed and ``fsync``-ed; whole-file
+rewrites (the final CSV, the JSON) go to a temporary file renamed over the old one. A run killed mid-write can thus
+leave at most a torn last line in ``results.csv``; on resume every row is validated (a final newline, the right
+number of fields, parseable numbers) and the first invalid row and any after it are dropped with a
+``RuntimeWarning`` naming the file and line, and their cells are computed again — never trusted.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import os
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -247,8 +255,71 @@ def load_results(path) -> list[dict]:
         with open(path) as f:
             data = json.load(f)
         return [_typed(r) for r in data["rows"]]
-    with open(path, newline="") as f:
-        return [_typed(r) for r in csv.DictReader(f)]
+    rows, _ = _read_csv(path)
+    return rows
+
+
+def _read_csv(path: Path) -> tuple[list[dict], bool]:
+    """The valid rows of a ``results.csv``, and whether the whole file was valid.
+
+    A run killed while writing leaves a torn last row (no final newline, too few fields, an unparseable number).
+    Rows are read up to the first invalid one; it and anything after it are dropped with a ``RuntimeWarning`` naming
+    the file and the line (their cells are computed again on resume). A header other than :data:`COLUMNS` is an
+    error; a torn header means an empty file.
+    """
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    if not text:
+        return [], True
+    lines = io.StringIO(text, newline="")
+    last = [""]
+    line_no = [0]
+
+    def feed():
+        for line in lines:
+            last[0] = line
+            line_no[0] += 1
+            yield line
+
+    reader = csv.reader(feed(), strict=True)
+    try:
+        header = next(reader)
+    except (csv.Error, StopIteration):
+        header = []
+    if tuple(header) != COLUMNS or not last[0].endswith(("\n", "\r")):
+        if line_no[0] <= 1 and not text.endswith(("\n", "\r")) and ",".join(COLUMNS).startswith(text):
+            msg = f"{path}: the header is torn (an interrupted run); starting the file anew"
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+            return [], False
+        raise ValueError(
+            f"{path} is not a pidlearn bench results file: its header is {header!r}, expected {list(COLUMNS)}; "
+            "move it away or pass --fresh"
+        )
+    rows = []
+    while True:
+        first = line_no[0] + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return rows, True
+        except csv.Error:
+            fields = None
+        row = None
+        # every complete row ends with its newline: a row without one was cut mid-write
+        if fields is not None and len(fields) == len(COLUMNS) and last[0].endswith(("\n", "\r")):
+            try:
+                row = _typed(dict(zip(COLUMNS, fields, strict=True)))
+            except ValueError:
+                row = None
+        if row is None:
+            more = sum(1 for _ in lines)
+            warnings.warn(
+                f"{path}: line {first} is not a complete result row (a run interrupted while writing it?); dropping "
+                f"it{f' and the {more} line(s) after it' if more else ''}: their cells are computed again",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return rows, False
+        rows.append(row)
 
 
 def _csv_value(c: str, v):
@@ -257,14 +328,23 @@ def _csv_value(c: str, v):
     return v
 
 
+def _csv_line(values) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(values)
+    return buf.getvalue()
+
+
 def _append_csv(path: Path, rows: Iterable[dict]) -> None:
+    """Append rows, each as one ``write`` of its whole line followed by a flush and ``fsync`` (a killed run tears
+    at most the last line, which :func:`load_results` drops)."""
     new = not path.exists() or path.stat().st_size == 0
-    with open(path, "a", newline="") as f:
-        w = csv.writer(f)
+    with open(path, "a", newline="", encoding="utf-8") as f:
         if new:
-            w.writerow(COLUMNS)
+            f.write(_csv_line(COLUMNS))
         for r in rows:
-            w.writerow([_csv_value(c, r[c]) for c in COLUMNS])
+            f.write(_csv_line([_csv_value(c, r[c]) for c in COLUMNS]))
+            f.flush()
+            os.fsync(f.fileno())
 
 
 def _json_value(v):
@@ -278,14 +358,22 @@ def write_json(path, rows: Sequence[dict], meta: dict | None = None) -> None:
         "rows": [{c: _json_value(r[c]) for c in COLUMNS} for r in rows],
         "meta": meta or {},
     }
-    with open(path, "w") as f:
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w") as f:
         json.dump(payload, f, indent=1)
+    os.replace(tmp, path)  # a killed run leaves the previous file, never a torn one
 
 
 def write_csv(path, rows: Sequence[dict]) -> None:
+    """The whole table as CSV, written to a temporary file and renamed over ``path`` (never half-written)."""
     path = Path(path)
-    path.unlink(missing_ok=True)
-    _append_csv(path, rows)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        f.write("".join(_csv_line(v) for v in [COLUMNS, *([_csv_value(c, r[c]) for c in COLUMNS] for r in rows)]))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -349,7 +437,13 @@ def run_grid(
         out.mkdir(parents=True, exist_ok=True)
         csv_path, json_path = out / "results.csv", out / "results.json"
         if resume:
-            done = {_key(r): r for r in load_results(out)}
+            if csv_path.exists():
+                found, clean = _read_csv(csv_path)
+                if not clean:  # torn or invalid rows at the end: cut them off before appending
+                    write_csv(csv_path, found)
+            else:
+                found = load_results(json_path)
+            done = {_key(r): r for r in found}
             if not csv_path.exists() and done:  # only the JSON was kept: start the CSV from it
                 write_csv(csv_path, list(done.values()))
         else:

@@ -19,7 +19,7 @@ All values are in bits by default (``base=2``). Nearest-neighbour estimators sta
 (seeded jitter of tied columns only, see :mod:`pidlearn.continuous._checks`) and are deterministic for a seed.
 """
 
-from pidlearn.continuous._checks import TiesWarning
+from pidlearn.continuous._checks import CostWarning, TiesWarning
 from pidlearn.continuous.mi import (
     ENTROPY_ESTIMATORS,
     ENTROPY_METHODS,
@@ -47,6 +47,7 @@ __all__ = [
     "MI_ESTIMATORS",
     "MI_METHODS",
     "MULTI_INFO_ESTIMATORS",
+    "CostWarning",
     "TiesWarning",
     "entropy",
     "gram_matrix",

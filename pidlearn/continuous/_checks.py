@@ -16,6 +16,7 @@ so repeated calls agree; pass another integer (or a ``numpy.random.Generator``) 
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 
@@ -23,7 +24,20 @@ import numpy as np
 
 from pidlearn._validation import as_continuous, check_same_length
 
-__all__ = ["TiesWarning", "check_k", "check_positive_float", "has_ties", "make_rng", "prepare"]
+__all__ = [
+    "CostWarning",
+    "TiesWarning",
+    "check_k",
+    "check_positive_float",
+    "has_ties",
+    "make_rng",
+    "prepare",
+    "scale_columns",
+]
+
+
+class CostWarning(RuntimeWarning):
+    """A call is expected to run for a long time (the estimate is in the message)."""
 
 
 class TiesWarning(RuntimeWarning):
@@ -54,6 +68,22 @@ def check_positive_float(value, name: str, *, allow_zero: bool = False) -> float
     if not (ok and np.isfinite(value)):
         raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return value
+
+
+def scale_columns(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Divide each column of a finite (n, d) array by the power of two at or below its largest ``|value|``.
+
+    Returns
+    -------
+    scaled : ndarray of shape (n, d)
+        Values of magnitude below 2 (exact: only exponents change, unless a value is subnormal).
+    log_scales : ndarray of shape (d,)
+        ``ln`` of the divisors (add ``Σ log_scales`` to a ``½ ln det`` of the scaled covariance to undo it).
+    """
+    top = np.max(np.abs(x), axis=0) if x.shape[0] else np.zeros(x.shape[1])
+    _, e = np.frexp(np.where(top > 0, top, 1.0))
+    scales = np.ldexp(1.0, e - 1)
+    return x / scales, np.log(scales)
 
 
 def make_rng(seed) -> np.random.Generator:
@@ -109,7 +139,8 @@ def prepare(
         Relative noise for columns with ties (see the module docstring); 0 disables it.
     seed : None, int or numpy.random.Generator
     normalize : bool
-        Divide every column by its standard deviation (``ddof=0``) before anything else.
+        Divide every column by its standard deviation (``ddof=0``) before anything else (computed on the column
+        divided by a power of two, :func:`scale_columns`, so that values up to ``1e308`` do not overflow).
     min_samples : int
         Smallest accepted number of samples when ``k`` is not given.
     ties_ok : bool
@@ -135,7 +166,8 @@ def prepare(
     out = {}
     for name, arr in arrays.items():
         arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-        if normalize:
+        if normalize:  # std of the exactly rescaled columns: no overflow of the squares of 1e200s, same result
+            arr, _ = scale_columns(arr)
             arr /= arr.std(axis=0)
         for j in range(0 if ties_ok else arr.shape[1]):
             col = arr[:, j]
@@ -152,7 +184,8 @@ def prepare(
                 continue
             if rng is None:
                 rng = make_rng(seed)
-            scale = jitter * max(float(col.std()), float(np.mean(np.abs(col))))
+            cs, log_s = scale_columns(col[:, None])  # no overflow of the std of 1e200s
+            scale = jitter * math.exp(float(log_s[0])) * max(float(cs.std()), float(np.mean(np.abs(cs))))
             arr[:, j] = col + scale * rng.standard_normal(n)
         out[name] = arr
     return out, n

@@ -13,6 +13,10 @@ Optional bias correction (Ince et al. 2017, after the Wishart expectation of ``l
 ``d``-dimensional block loses ``(d/2) (ln 2 − ln(N−1)) + ½ Σ_{i=1..d} ψ((N − i)/2)``, which makes it unbiased for
 Gaussian data.
 
+Every column is first divided by the power of two at or below its largest absolute value (an exact operation): the
+covariance of columns of any finite magnitude (``1e-300`` to ``1e300``) then neither overflows to ``inf``/``NaN`` nor
+underflows to a singular matrix, and MI, invariant to the scaling, is that of the unscaled data.
+
 The Gaussian copula estimate first maps every column to standard normal through its ranks,
 ``u = Φ⁻¹(rank / (N + 1))`` (ranks 1..N, ties broken by order of appearance), then applies the Gaussian formula. It
 is invariant to strictly increasing transforms of each column and is a lower bound on the MI of the original variables
@@ -30,7 +34,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, ndtri
 
-__all__ = ["copula_normalize", "entropy_bias", "gaussian_mi_nats", "gaussian_multi_info_nats", "half_logdet"]
+from pidlearn.continuous._checks import scale_columns
+
+__all__ = [
+    "copula_normalize",
+    "entropy_bias",
+    "gaussian_mi_nats",
+    "gaussian_multi_info_nats",
+    "half_logdet",
+    "scale_columns",
+]
 
 
 def copula_normalize(x: np.ndarray) -> np.ndarray:
@@ -71,7 +84,7 @@ def gaussian_mi_nats(x: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, 
         raise ValueError(
             f"the Gaussian estimator needs more samples than dimensions + 1: n_samples = {n}, total dimension = {total}"
         )
-    data = np.hstack(parts)
+    data, _ = scale_columns(np.hstack(parts))  # MI is invariant to the (exact) rescaling
     cov = np.cov(data, rowvar=False, ddof=1).reshape(total, total)
     start = np.cumsum([0, *dims])
     cols = [np.arange(start[i], start[i + 1]) for i in range(len(parts))]
@@ -101,7 +114,8 @@ def gaussian_multi_info_nats(parts: list[np.ndarray], *, bias_correction: bool =
         raise ValueError(
             f"the Gaussian estimator needs more samples than dimensions + 1: n_samples = {n}, total dimension = {total}"
         )
-    cov = np.cov(np.hstack(parts), rowvar=False, ddof=1).reshape(total, total)
+    data, _ = scale_columns(np.hstack(parts))  # multi-information is invariant to the (exact) rescaling
+    cov = np.cov(data, rowvar=False, ddof=1).reshape(total, total)
     start = np.cumsum([0, *dims])
     cols = [np.arange(start[i], start[i + 1]) for i in range(len(parts))]
 

@@ -267,6 +267,8 @@ def mutual_information(
                 f"estimator must be one of {MI_ESTIMATORS} (or {_DISCRETE} for discrete x and y), got {est!r}"
             )
     b = check_base(base)
+    if not isinstance(algorithm, str) or algorithm not in _ksg.ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {_ksg.ALGORITHMS}, got {algorithm!r}")
     kinds = _parse_discrete(discrete, z is not None)
     dx, dy, dz = ("x" in kinds), ("y" in kinds), ("z" in kinds)
 
@@ -528,8 +530,10 @@ def entropy(
         d = a.shape[1]
         if n <= d + 1:
             raise ValueError(f"the Gaussian estimator needs n_samples > n_dims + 1, got {n} and {d}")
+        a, log_scales = _gauss.scale_columns(a)  # exact powers of two: no overflow of the covariance of 1e200s
         cov = np.cov(a, rowvar=False, ddof=1).reshape(d, d)
-        nats = _gauss.half_logdet(cov, np.arange(d), "x") + 0.5 * d * math.log(2 * math.pi * math.e)
+        nats = _gauss.half_logdet(cov, np.arange(d), "x") + float(np.sum(log_scales))
+        nats += 0.5 * d * math.log(2 * math.pi * math.e)
         if bias_correction:
             nats -= _gauss.entropy_bias(d, n)
     return nats / math.log(b)

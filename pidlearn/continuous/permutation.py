@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -24,7 +25,7 @@ import numpy as np
 from pidlearn._validation import as_discrete, check_base
 from pidlearn.continuous import ksg as _ksg
 from pidlearn.continuous import mixed as _mixed
-from pidlearn.continuous._checks import prepare
+from pidlearn.continuous._checks import CostWarning, prepare
 from pidlearn.continuous.mi import _resolve_estimator, mutual_information
 from pidlearn.results import PermutationTestResult
 from pidlearn.significance import (
@@ -310,7 +311,7 @@ def permutation_test_pid(
     ----------
     D. A. Ehrlich et al., Phys. Rev. E 110, 014115 (2024). B. Phipson and G. K. Smyth (2010).
     """
-    from pidlearn.continuous.sxpid import _split_sources, local_redundancies, sxpid
+    from pidlearn.continuous.sxpid import _split_sources, check_cost, local_redundancies, sxpid
     from pidlearn.lattice import lattice
 
     items = _split_sources(sources)
@@ -318,9 +319,12 @@ def permutation_test_pid(
     n_permutations = check_n_permutations(n_permutations, n_statistics=lat.n_atoms)
     b = check_base(base)
     jseed = _jitter_seed(seed)
-    result = sxpid(target, items, k=k, base=b, jitter=jitter, seed=jseed, normalize=normalize, workers=workers)
     named = {"target": target, **{f"source {i + 1}": s for i, s in enumerate(items)}}
     arrays, n = prepare(named, k=k, jitter=jitter, seed=jseed, normalize=normalize)
+    check_cost(n, len(lat.antichains), _ksg._check_workers(workers), repeats=n_permutations + 1)
+    with warnings.catch_warnings():  # the cost of the whole test was just estimated (and warned about) above
+        warnings.simplefilter("ignore", CostWarning)
+        result = sxpid(target, items, k=k, base=b, jitter=jitter, seed=jseed, normalize=normalize, workers=workers)
     t = arrays["target"]
     srcs = [arrays[f"source {i + 1}"] for i in range(len(items))]
     seeds = permutation_seeds(seed, n_permutations)

@@ -25,6 +25,19 @@ Kernel width ``sigma`` (it changes results noticeably, see notes/mole.md):
   deviation (``ddof = 1``);
 * ``"sqrt_d"``: ``σ = s̄ · √d`` (the typical distance scale of ``d`` standardised features).
 
+Degenerate widths and sizes (checked before anything is allocated):
+
+* ``sigma`` must be a finite number > 0, and not below ``1e-150 ×`` the data's scale (the power of two nearest
+  below ``max |x|``): a narrower kernel makes the Gram matrix the identity to machine precision (``S_α = log N``
+  whatever the data) and its ``σ²`` underflows. Wider kernels are accepted (the Gram matrix tends to all ones,
+  ``S_α → 0``). Distances are computed on the data divided by that power of two, which is exact, so data of any
+  finite scale (``1e-300`` to ``1e300``) give the result of the unscaled data with ``σ`` scaled alike.
+* Memory: ``c`` matrices of ``N × N`` float64 (``N² × 8`` bytes each; ``c = m + 3`` for ``m`` variables: the Gram
+  matrices, the squared distances, their Hadamard product and the eigendecomposition's copy) must fit in the
+  library's memory limit (:func:`pidlearn._memory.memory_limit`: half the physical memory, or
+  ``PIDLEARN_MEMORY_LIMIT_GIB``); past it a ``ValueError`` gives the size and the largest ``N`` that fits.
+  At most :data:`MAX_SAMPLES` samples in any case.
+
 The eigendecomposition costs ``O(N³)``; this estimator is meant for batches (a few hundred to a few thousand
 samples). The torch backend reuses the same formulas differentiably.
 
@@ -45,6 +58,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 from scipy.spatial.distance import cdist
 
+from pidlearn._memory import check_memory, memory_limit
 from pidlearn._validation import as_continuous, as_discrete, check_base, check_same_length
 from pidlearn.continuous._checks import check_positive_float
 
@@ -65,6 +79,8 @@ KERNELS = ("gaussian", "delta")
 SIGMA_RULES = ("knn", "silverman", "sqrt_d")
 #: Largest batch accepted (the Gram matrix has N² entries and the eigendecomposition costs O(N³)).
 MAX_SAMPLES = 20_000
+#: Smallest accepted ratio of ``sigma`` to the data's scale (see the module docstring).
+MIN_RELATIVE_SIGMA = 1e-150
 
 
 def kernel_width(x, rule: str = "knn", *, n_neighbors: int = 10) -> float:
@@ -85,7 +101,18 @@ def kernel_width(x, rule: str = "knn", *, n_neighbors: int = 10) -> float:
         ``σ > 0``; a ``ValueError`` when the rule gives 0 (duplicated or constant samples).
     """
     x = as_continuous(x, "x")
-    return _width(x, rule, n_neighbors)
+    scale = _scale(x)
+    return _width(x / scale, rule, n_neighbors) * scale
+
+
+def _scale(x: np.ndarray) -> float:
+    """The power of two at or below ``max |x|`` (1 for all-zero data): dividing by it is exact and keeps squared
+    distances of data of any finite magnitude away from overflow and underflow."""
+    top = float(np.max(np.abs(x))) if x.size else 0.0
+    if not top > 0:
+        return 1.0
+    _, e = math.frexp(top)  # top = m · 2**e with 0.5 <= m < 1
+    return math.ldexp(1.0, e - 1)
 
 
 def _width(x: np.ndarray, rule, n_neighbors: int) -> float:
@@ -132,19 +159,52 @@ def gram_matrix(x, sigma=None, *, kernel: str = "gaussian", n_neighbors: int = 1
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
     if kernel == "delta":
         codes, _ = as_discrete(x, "x")
+        _check_gram_memory(len(codes), 1)
         return (codes[:, None] == codes[None, :]).astype(np.float64)
-    return _gaussian_gram(as_continuous(x, "x"), sigma, n_neighbors)
+    x = as_continuous(x, "x")
+    _check_gram_memory(x.shape[0], 1)
+    return _gaussian_gram(x, sigma, n_neighbors)
 
 
-def _gaussian_gram(x: np.ndarray, sigma, n_neighbors: int) -> np.ndarray:
+def _check_gram_memory(n: int, n_matrices: int, *, cap: bool = False) -> None:
+    """Refuse ``n_matrices`` N × N float64 matrices past the library's memory limit (and, with ``cap``, more than
+    :data:`MAX_SAMPLES` samples) before anything is allocated."""
+    limit_n = math.isqrt(memory_limit() // (8 * n_matrices))
+    check_memory(
+        8 * n * n * n_matrices,
+        f"{n_matrices} matrices of N × N = {n} × {n} float64 for the Gram matrices, squared distances and "
+        f"eigendecomposition, N² × 8 bytes each",
+        f"subsample to N ≤ {min(limit_n, MAX_SAMPLES)} samples (batches of a few hundred to a few thousand are "
+        "usual), or raise PIDLEARN_MEMORY_LIMIT_GIB",
+    )
+    if cap and n > MAX_SAMPLES:
+        raise ValueError(
+            f"{n} samples: the matrix-based estimator builds an N x N Gram matrix and costs O(N^3); use batches of "
+            f"at most {MAX_SAMPLES} samples (a few hundred to a few thousand is usual)"
+        )
+
+
+def _gaussian_gram(x: np.ndarray, sigma, n_neighbors: int, name: str = "x") -> np.ndarray:
+    """``exp(−‖x_i − x_j‖² / (2σ²))`` computed on ``x / scale`` with ``σ / scale`` (exact powers of two)."""
     if sigma is None:
         sigma = "knn"
+    scale = _scale(x)
+    xs = x / scale
     if isinstance(sigma, str):
-        sigma = _width(x, sigma, n_neighbors)
+        rel = _width(xs, sigma, n_neighbors)
     else:
         sigma = check_positive_float(sigma, "sigma")
-    sq = cdist(x, x, "sqeuclidean")
-    return np.exp(sq * (-0.5 / (sigma * sigma)))
+        rel = sigma / scale
+        if rel < MIN_RELATIVE_SIGMA:
+            raise ValueError(
+                f"sigma = {sigma!r} is too small for {name}, whose values reach {scale:.3g}: below "
+                f"{MIN_RELATIVE_SIGMA:g} × that scale the Gram matrix is the identity to machine precision (every "
+                f"sample its own cluster, S_α = log N whatever the data). Give a width comparable to the distances "
+                f"between samples, or a rule such as sigma='knn'"
+            )
+    sq = cdist(xs, xs, "sqeuclidean")
+    sq *= -0.5 / (rel * rel)
+    return np.exp(sq, out=sq)
 
 
 def matrix_entropy(a, alpha: float = 1.01, *, base: float = 2) -> float:
@@ -153,7 +213,8 @@ def matrix_entropy(a, alpha: float = 1.01, *, base: float = 2) -> float:
     Parameters
     ----------
     a : array-like of shape (n, n)
-        E.g. a Gram matrix; it is normalised here to unit trace.
+        E.g. a Gram matrix: symmetric, positive semi-definite (eigenvalues below ``−1e-8 λ_max`` are refused), finite,
+        positive trace; it is normalised here to unit trace.
     alpha : float, default 1.01
         α = 2 uses ``−log ‖A‖²_F``; α = 1 the von Neumann entropy ``−Σ λ log λ``; any other α > 0 the eigenvalues
         (``numpy.linalg.eigvalsh``; eigenvalues below ``λ_max · N · machine epsilon`` count as 0).
@@ -175,20 +236,31 @@ def matrix_entropy(a, alpha: float = 1.01, *, base: float = 2) -> float:
     tr = float(np.trace(a))
     if not (tr > 0 and np.all(np.isfinite(a))):
         raise ValueError("the matrix must be finite with a positive trace")
+    if not np.allclose(a, a.T, rtol=1e-10, atol=0.0):
+        raise ValueError("the matrix must be symmetric (a Gram matrix); symmetrise it with (a + a.T) / 2")
     a = a / tr
-    return _entropy_nats(a, alpha) / math.log(b)
+    return _entropy_nats(a, alpha, check_psd=True) / math.log(b)
 
 
-def _entropy_nats(a: np.ndarray, alpha: float) -> float:
-    if alpha == 2.0:
+def _entropy_nats(a: np.ndarray, alpha: float, *, check_psd: bool = False) -> float:
+    if alpha == 2.0 and not check_psd:
         return -math.log(float(np.sum(a * a)))
     lam = np.linalg.eigvalsh(a)
+    if check_psd and lam[0] < -1e-8 * lam[-1]:
+        raise ValueError(
+            f"the matrix is not positive semi-definite (eigenvalue {lam[0]:.3g} after normalising to unit trace); "
+            "give a Gram matrix of a positive-definite kernel"
+        )
+    if alpha == 2.0:
+        return -math.log(float(np.sum(a * a)))
     # eigenvalues below the round-off level of eigvalsh are zero (numpy.linalg.matrix_rank's tolerance); left in,
     # their powers λ^α with α < 1 would inflate the entropy (e.g. by 2e-7 bits for 100 samples at α = 0.5)
     lam = lam[lam > lam[-1] * a.shape[0] * np.finfo(np.float64).eps]
     if alpha == 1.0:
         return float(-np.sum(lam * np.log(lam)))
-    return math.log(float(np.sum(lam**alpha))) / (1.0 - alpha)
+    # log Σ λ^α = α log λ_max + log Σ (λ / λ_max)^α: the sum is >= 1, so no underflow to log(0) for a huge α
+    top = float(lam[-1])
+    return (alpha * math.log(top) + math.log(float(np.sum((lam / top) ** alpha)))) / (1.0 - alpha)
 
 
 def _pair(value, what: str, n: int):
@@ -210,23 +282,14 @@ def _grams(xs, sigma, kernel, n_neighbors) -> list[np.ndarray]:
         name = "x" if len(xs) == 1 else ["x", "y"][i] if len(xs) == 2 else f"xs[{i}]"
         if kern not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {kern!r}")
-        if kern == "delta":
-            codes, _ = as_discrete(x, name)
-            arrays[name] = codes
-            grams.append((codes[:, None] == codes[None, :]).astype(np.float64))
-        else:
-            arr = as_continuous(x, name)
-            arrays[name] = arr
-            grams.append(None)
+        arrays[name] = as_discrete(x, name)[0] if kern == "delta" else as_continuous(x, name)
     n = check_same_length(**arrays)
-    if n > MAX_SAMPLES:
-        raise ValueError(
-            f"{n} samples: the matrix-based estimator builds an N x N Gram matrix and costs O(N^3); use batches of "
-            f"at most {MAX_SAMPLES} samples (a few hundred to a few thousand is usual)"
-        )
-    for i, name in enumerate(arrays):
-        if grams[i] is None:
-            grams[i] = _gaussian_gram(arrays[name], sigmas[i], n_neighbors)
+    _check_gram_memory(n, len(xs) + 3, cap=True)
+    for (name, arr), kern, sig in zip(arrays.items(), kernels, sigmas, strict=True):
+        if kern == "delta":
+            grams.append((arr[:, None] == arr[None, :]).astype(np.float64))
+        else:
+            grams.append(_gaussian_gram(arr, sig, n_neighbors, name))
     return grams
 
 

@@ -27,13 +27,16 @@ Phys. Rev. E 103, 032149 (2021).
 from __future__ import annotations
 
 import math
+import warnings
 
+import numba
 import numpy as np
 from numba import njit, prange
 from scipy.special import digamma
 
+from pidlearn._memory import check_memory
 from pidlearn._validation import check_base
-from pidlearn.continuous._checks import prepare
+from pidlearn.continuous._checks import CostWarning, prepare
 from pidlearn.continuous.ksg import _check_workers, _numba_threads
 
 __all__ = ["MAX_CONTINUOUS_SOURCES", "local_redundancies", "sxpid"]
@@ -109,6 +112,58 @@ def _csxpid_kernel(data, var_of_col, n_sources, ac_ptr, ac_sets, k, psi):
                         n_t += 1
                 out[j, a] = base_term - psi[n_alpha] - psi[n_t]
     return out
+
+
+#: Measured cost of the kernel per sample pair and antichain on one thread (seconds; about 1e-8 to 2e-8 on a 2020s
+#: CPU core): the basis of the time estimate of :func:`check_cost`.
+SECONDS_PER_PAIR_ANTICHAIN = 1.5e-8
+#: :func:`sxpid` warns (:class:`~pidlearn.continuous.CostWarning`) when its estimated time exceeds this many seconds.
+WARN_SECONDS = 60.0
+
+
+def check_cost(n: int, n_antichains: int, workers: int, repeats: int = 1) -> float:
+    """Estimate the time of a continuous SxPID and check its memory; warn past :data:`WARN_SECONDS`.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples (the kernel visits all ``N²`` pairs).
+    n_antichains : int
+        Antichains of the lattice (4, 18 and 166 for 2, 3 and 4 sources).
+    workers : int
+        Threads (-1: numba's thread count).
+    repeats : int, default 1
+        Decompositions of this size (a permutation test: ``n_permutations + 1``).
+
+    Returns
+    -------
+    float
+        Estimated seconds: ``1.5e-8 × N² × n_antichains × repeats / threads``.
+
+    Raises
+    ------
+    ValueError
+        The local redundancies and atoms (``3 × N × n_antichains × 8`` bytes) exceed the memory limit of
+        :func:`pidlearn._memory.check_memory`.
+    """
+    check_memory(
+        3 * 8 * n * n_antichains,
+        f"3 × N × n_antichains × 8 bytes for the local redundancies and atoms, N = {n}, {n_antichains} antichains",
+        "subsample, or give fewer sources",
+    )
+    threads = numba.get_num_threads() if workers == -1 else max(1, min(int(workers), numba.config.NUMBA_NUM_THREADS))
+    seconds = SECONDS_PER_PAIR_ANTICHAIN * float(n) * n * n_antichains * repeats / threads
+    if seconds > WARN_SECONDS:
+        times = f" × {repeats} decompositions (permutations)" if repeats > 1 else ""
+        warnings.warn(
+            f"the continuous SxPID visits all N² sample pairs for each of the {n_antichains} antichains{times}: with "
+            f"N = {n} and {threads} thread(s) this takes about {seconds / 60:.0f} min (cost ∝ N²; "
+            f"{SECONDS_PER_PAIR_ANTICHAIN:g} s per pair and antichain on one thread). Subsample (N = {n // 4} takes "
+            f"1/16 of the time), use more workers, or give fewer sources" + (" or permutations" if repeats > 1 else ""),
+            CostWarning,
+            stacklevel=3,
+        )
+    return seconds
 
 
 def _split_sources(sources) -> list:
@@ -223,7 +278,10 @@ def sxpid(
     .. math:: \\hat I_{sx}(α) = ψ(k) + ψ(N) − ⟨ψ(n_α) + ψ(n_T)⟩,
 
     then atoms ``Π = M Î`` and local atoms ``π_j = M î_j`` with the lattice's Möbius matrix ``M``. Cost
-    ``O(N² Σ_α |α|)``.
+    ``O(N² Σ_α |α|)``: about ``1.5e-8 s × N² × n_antichains`` on one thread (4, 18, 166 antichains for 2, 3, 4
+    sources; e.g. 4 s for N = 8000 with 2 sources, 2 min with 4). Past an estimated :data:`WARN_SECONDS` (60 s) a
+    :class:`~pidlearn.continuous.CostWarning` gives the estimate; memory past the library's limit
+    (:func:`pidlearn._memory.check_memory`) is refused with a ``ValueError`` before the run.
 
     References
     ----------
@@ -264,6 +322,7 @@ def sxpid(
     t = arrays["target"]
     srcs = [arrays[f"source {i + 1}"] for i in range(len(items))]
     lat = lattice(len(srcs))
+    check_cost(t.shape[0], len(lat.antichains), _check_workers(workers))
     scale = 1.0 / math.log(b)
     local_red = local_redundancies(t, srcs, lat.antichains, k, workers=workers) * scale
     red = local_red.mean(axis=0)
