@@ -9,12 +9,38 @@ decompositions by different measures compare with the same code::
 
 The delegated measures work on the plug-in (empirical) distribution of the samples and have no local atoms and no
 informative/misinformative split (those attributes are None). They need the optional dependency dit
-(``pip install "pidlearn[dit]"``); some of them only support two sources, and most are much slower than SxPID.
+(``pip install "pidlearn[dit]"``); most are much slower than SxPID.
+
+How dit is called
+    The observed values of every variable are coded ``0..k-1`` and handed to dit as outcomes that are tuples of
+    strings (``("0", "1", "1")``), as in dit's own example distributions; some of dit's measures mishandle integer
+    outcomes (``PID_RDR`` returned all-zero atoms, ``PID_Proj`` raised "Outcome (0, 0) is not in the sample space").
+Limits
+    * ``"ipid"``, ``"deltalambda"`` and ``"mes"`` are defined for two sources only; more sources are refused before
+      any work (see :data:`MEASURES`). ``"prec"`` needs the package ``pypoman``.
+    * Measures that dit defines only by unique information (``"broja"``, ``"dep"``, ``"ra"``, ``"skar_*"``) or by a
+      two-source redundancy (``"proj"``, ``"rr"``, ``"ct"``, ``"ig"``, ``"do"``, ``"deg"``, ``"mc"``, ``"delta"``)
+      are extended by dit to 3+ sources with lattice identities that determine every atom only for some
+      distributions; when they do not, a ValueError names the undetermined atoms (never NaN or zeros).
+    * A decomposition whose atoms do not sum to ``I(T; S)`` is refused as inconsistent.
+    * Every dit call runs under a time limit, ``max_seconds`` (default :data:`DEFAULT_MAX_SECONDS`): when it is
+      exceeded :class:`MeasureTimeoutError` (a ``TimeoutError`` and a ``ValueError``) is raised. On Linux the
+      dit call runs in a forked child process that is then killed, so nothing keeps computing; elsewhere it runs in
+      a daemon thread that is abandoned (it runs on in the background until it ends).
+      Optimisation-based measures (``"broja"``, ``"dep"``, ``"gh"``, ``"deg"``,
+      ``"skar_tw"``, ...) grow steeply with the number of sources and observed values: 3 sources of 3 values can
+      take minutes even for 10 samples.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import multiprocessing
+import pickle
+import sys
+import threading
+import warnings
 
 import numpy as np
 
@@ -23,7 +49,7 @@ from pidlearn._validation import as_discrete, check_base, check_same_length
 from pidlearn.lattice import antichain_name, lattice
 from pidlearn.results import PIDResult
 
-__all__ = ["MEASURES", "pid", "pid_from_pmf"]
+__all__ = ["DEFAULT_MAX_SECONDS", "MEASURES", "MeasureTimeoutError", "pid", "pid_from_pmf"]
 
 #: measure name -> (class name in ``dit.pid``, short description with the reference).
 MEASURES: dict[str, tuple[str | None, str]] = {
@@ -31,11 +57,11 @@ MEASURES: dict[str, tuple[str | None, str]] = {
     "sx_dit": ("PID_SX", "dit's SxPID (pure Python; for comparisons)"),
     "imin": ("PID_WB", "I_min, Williams & Beer (2010)"),
     "mmi": ("PID_MMI", "minimum mutual information (Barrett 2015)"),
-    "broja": ("PID_BROJA", "I_BROJA, Bertschinger, Rauh, Olbrich, Jost & Ay (2014); two sources"),
+    "broja": ("PID_BROJA", "I_BROJA, Bertschinger, Rauh, Olbrich, Jost & Ay (2014)"),
     "ccs": ("PID_CCS", "common change in surprisal, Ince (2017)"),
-    "dep": ("PID_dep", "dependency-constraint PID, James, Emenheiser & Crutchfield (2018); two sources"),
+    "dep": ("PID_dep", "dependency-constraint PID, James, Emenheiser & Crutchfield (2018)"),
     "pm": ("PID_PM", "I_±, Finn & Lizier (2018)"),
-    "proj": ("PID_Proj", "I_proj, Harder, Salge & Polani (2013); two sources"),
+    "proj": ("PID_Proj", "I_proj, Harder, Salge & Polani (2013)"),
     "gk": ("PID_GK", "I_∧, Griffith, Chong, James, Ellison & Crutchfield (2014)"),
     "gh": ("PID_GH", "I_GH, Griffith & Ho (2015)"),
     "ig": ("PID_IG", "I_IG, Niu & Quinn (2019)"),
@@ -43,20 +69,36 @@ MEASURES: dict[str, tuple[str | None, str]] = {
     "rdr": ("PID_RDR", "I_rdr, Mages & Rohner"),
     "rr": ("PID_RR", "I_rr (dit)"),
     "ra": ("PID_RA", "reproducibility analysis (dit)"),
-    "prec": ("PID_Prec", "I_≺, Kolchinsky (2022)"),
+    "prec": ("PID_Prec", "I_≺, Kolchinsky (2022); needs pypoman"),
     "deg": ("PID_Deg", "degradation intersection information, Kolchinsky (2022)"),
     "mc": ("PID_MC", "more-capable intersection information, Gomes & Figueiredo"),
     "do": ("PID_Do", "do-calculus PID, Lyu, Clark & Raviv"),
-    "ipid": ("PID_IPID", "I-PID, Venkatesh, Gurushankar & Schamberg (2023)"),
+    "ipid": ("PID_IPID", "I-PID, Venkatesh, Gurushankar & Schamberg (2023); two sources only"),
     "delta": ("PID_Delta", "δ-PID, weighted output KL deficiency"),
-    "deltalambda": ("PID_DeltaLambda", "δλ-PID, Venkatesh, Gurushankar & Schamberg (2023)"),
-    "mes": ("PID_MES", "I_ME* (dit)"),
-    "ct": ("PID_CT", "causal tensors, Sigtermans; two sources"),
+    "deltalambda": ("PID_DeltaLambda", "δλ-PID, Venkatesh, Gurushankar & Schamberg (2023); two sources only"),
+    "mes": ("PID_MES", "I_ME* (dit); two sources only"),
+    "ct": ("PID_CT", "causal tensors, Sigtermans"),
     "skar_nw": ("PID_SKAR_nw", "no-way secret key agreement rate (James et al.)"),
     "skar_owa": ("PID_SKAR_owa", "one-way secret key agreement rate, a (James et al.)"),
     "skar_owb": ("PID_SKAR_owb", "one-way secret key agreement rate, b (James et al.)"),
     "skar_tw": ("PID_SKAR_tw", "two-way secret key agreement rate (James et al.)"),
 }
+#: Default time limit (seconds) of one call of a measure delegated to dit; ``max_seconds=None`` removes it.
+DEFAULT_MAX_SECONDS = 60.0
+
+# measures dit cannot decompose for 3+ sources (checked with dit 2.3): key -> why
+_TWO_SOURCES_ONLY = {
+    "ipid": "dit's PID_IPID fails for more sources ('too many values to unpack')",
+    "deltalambda": "dit's PID_DeltaLambda fails for more sources ('too many values to unpack')",
+    "mes": "dit's PID_MES gives atoms that do not sum to I(T; S) for more sources",
+}
+# measures with a redundancy function for any number of sources (the alternatives named in error messages)
+_ANY_SOURCES = ("sx", "imin", "mmi", "ccs", "pm", "rdr", "gk")
+# measures that need a module dit does not install
+_NEEDS_MODULE = {"prec": "pypoman"}
+# tolerance of the check sum(atoms) == I(T; S), in bits (dit's optimisers converge to ~1e-6)
+_SUM_TOL_BITS = 1e-4
+
 _ALIASES = {"wb": "imin", "i_min": "imin", "williams_beer": "imin", "sxpid": "sx", "i_sx": "sx", "i_ccs": "ccs"}
 
 
@@ -85,7 +127,118 @@ def _import_dit():
     return dit
 
 
-def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: float) -> PIDResult:
+class MeasureTimeoutError(TimeoutError, ValueError):
+    """A measure delegated to dit did not finish within ``max_seconds``.
+
+    It is both a :class:`TimeoutError` and a :class:`ValueError`, so code (and the command line) that reports bad
+    input as ``ValueError`` reports this too.
+    """
+
+
+def _run_with_time_limit(fn, max_seconds: float | None, what: str):
+    """``fn()``, or :class:`MeasureTimeoutError` if it runs longer than ``max_seconds`` (None: no limit).
+
+    On Linux ``fn`` runs in a forked child process, which is killed when the time is up, so nothing keeps computing
+    (dit itself runs worker threads, which a thread cannot stop). Elsewhere (no safe ``fork``) it runs in a daemon
+    thread; the caller gets the error in time, but the abandoned computation runs on in the background until it ends.
+    """
+    if max_seconds is None:
+        return fn()
+    if not sys.platform.startswith("linux"):
+        return _run_in_thread(fn, max_seconds, what)
+    ctx = multiprocessing.get_context("fork")
+    receiver, sender = ctx.Pipe(duplex=False)
+
+    def child():
+        try:
+            message = ("ok", fn())
+        except BaseException as exc:
+            try:
+                message = ("error", pickle.loads(pickle.dumps(exc)))
+            except Exception:
+                message = ("error", RuntimeError(f"{type(exc).__name__}: {exc}"))
+        sender.send(message)
+
+    proc = ctx.Process(target=child, name=f"pidlearn-{what}", daemon=True)
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork() in a process that has threads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        proc.start()
+    sender.close()
+    try:
+        if not receiver.poll(max_seconds):
+            raise _timeout_error(what, max_seconds)
+        try:
+            status, payload = receiver.recv()
+        except EOFError:
+            proc.join()
+            raise RuntimeError(f"the process computing it ended without a result (exit code {proc.exitcode})") from None
+    finally:
+        if proc.is_alive():
+            proc.kill()
+        proc.join()
+        receiver.close()
+    if status == "error":
+        raise payload
+    return payload
+
+
+def _run_in_thread(fn, max_seconds: float, what: str):
+    box: dict = {}
+
+    def work():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # re-raised in the calling thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"pidlearn-{what}", daemon=True)
+    worker.start()
+    worker.join(max_seconds)
+    if worker.is_alive():
+        raise _timeout_error(what, max_seconds)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _timeout_error(what: str, max_seconds: float) -> MeasureTimeoutError:
+    return MeasureTimeoutError(
+        f"measure {what!r} did not finish within max_seconds={max_seconds:g} s and was stopped; dit's "
+        "optimisation-based measures grow steeply with the number of sources and of observed values. Pass a "
+        "larger max_seconds (None: no limit), coarsen the variables (fewer values), use fewer sources, or use a "
+        "closed-form measure such as 'sx', 'imin', 'mmi', 'ccs', 'pm' or 'rdr'"
+    )
+
+
+def _check_supported(key: str, n_sources: int) -> None:
+    """Refuse, before any work, a measure that cannot give a result for ``n_sources`` sources or lacks a module."""
+    if n_sources > 2 and key in _TWO_SOURCES_ONLY:
+        raise ValueError(
+            f"measure {key!r} ({MEASURES[key][0]}) is only defined for 2 sources, got {n_sources}: "
+            f"{_TWO_SOURCES_ONLY[key]}. For {n_sources} sources use one of {', '.join(map(repr, _ANY_SOURCES))}"
+        )
+    module = _NEEDS_MODULE.get(key)
+    if module is not None:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            raise ImportError(
+                f"measure {key!r} ({MEASURES[key][0]}) needs the package {module!r}, which dit does not install; "
+                f"install it with: pip install {module}"
+            ) from None
+
+
+def _partial_kind(cls) -> str:
+    from dit.pid.pid import BaseBivariatePID, BaseUniquePID
+
+    if issubclass(cls, BaseUniquePID):
+        return "unique information"
+    if issubclass(cls, BaseBivariatePID):
+        return "the redundancy of two sources"
+    return "part of the lattice"
+
+
+def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: float, max_seconds) -> PIDResult:
     """Run dit's measure on a distribution whose variables are (sources..., target) and convert its result."""
     _import_dit()
     import dit.pid
@@ -95,24 +248,35 @@ def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: f
     if cls is None:
         raise ImportError(f"this version of dit has no {cls_name}; upgrade it: pip install -U dit")
     lat = lattice(n_sources)
-    try:
+
+    def compute() -> dict:
         res = cls(dist, sources=[[i] for i in range(n_sources)], target=[n_sources])
-    except Exception as exc:  # dit raises many types (e.g. for measures limited to two sources)
+        return {tuple(map(tuple, node)): float(res.get_pi(node)) for node in res._lattice}
+
+    try:
+        pis = _run_with_time_limit(compute, max_seconds, key)
+    except (MeasureTimeoutError, ImportError):
+        raise
+    except Exception as exc:  # dit raises many types
         raise ValueError(f"dit's {cls_name} failed on this {n_sources}-source distribution: {exc}") from exc
     scale = 1.0 / math.log2(base)
-    values = np.empty(lat.n_atoms)
-    seen = set()
-    for node in res._lattice:
-        name = antichain_name([[i + 1 for i in a] for a in node])
-        j = lat.index(name)
-        v = float(res.get_pi(node))
-        if not math.isfinite(v):
-            raise ValueError(f"dit's {cls_name} returned a non-finite value for atom {name}")
-        values[j] = v * scale
-        seen.add(j)
-    if len(seen) != lat.n_atoms:  # pragma: no cover - would mean dit changed its lattice
+    values = np.full(lat.n_atoms, np.nan)
+    for node, v in pis.items():
+        values[lat.index(antichain_name([[i + 1 for i in a] for a in node]))] = v * scale
+    undetermined = [lat.names[j] for j in np.flatnonzero(~np.isfinite(values))]
+    if undetermined:
         raise ValueError(
-            f"dit's {cls_name} returned {len(seen)} atoms; the {n_sources}-source lattice has {lat.n_atoms}"
+            f"dit's {cls_name} leaves {len(undetermined)} of the {lat.n_atoms} atoms of this {n_sources}-source "
+            f"decomposition undetermined ({', '.join(undetermined[:6])}{', ...' if len(undetermined) > 6 else ''}): "
+            f"{cls_name} defines only {_partial_kind(cls)}, and dit extends it to more sources with lattice "
+            f"identities that do not pin down every atom of this distribution. Use 2 sources, or a measure defined "
+            f"for any number of sources: {', '.join(map(repr, _ANY_SOURCES))}"
+        )
+    total = float(values.sum())
+    if not math.isclose(total, mi, rel_tol=0.0, abs_tol=_SUM_TOL_BITS * scale):
+        raise ValueError(
+            f"dit's {cls_name} gave an inconsistent decomposition of this {n_sources}-source distribution: its atoms "
+            f"sum to {total:.6g} but I(T; S) = {mi:.6g}; use another measure"
         )
     return PIDResult(
         lat.names,
@@ -125,7 +289,9 @@ def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: f
     )
 
 
-def pid(target, sources, measure: str = "sx", *, base: float = 2) -> PIDResult:
+def pid(
+    target, sources, measure: str = "sx", *, base: float = 2, max_seconds: float | None = DEFAULT_MAX_SECONDS
+) -> PIDResult:
     """Partial information decomposition of ``I(T; S_1..S_n)`` from samples with any supported measure.
 
     Parameters
@@ -139,6 +305,9 @@ def pid(target, sources, measure: str = "sx", *, base: float = 2) -> PIDResult:
         dit's class names (``"PID_BROJA"``) work too, case-insensitively.
     base : float, default 2
         Logarithm base (2: bits).
+    max_seconds : float or None, default :data:`DEFAULT_MAX_SECONDS` (60)
+        Time limit of the dit computation (not used by ``"sx"``). When it is exceeded the computation is stopped
+        and :class:`MeasureTimeoutError` is raised; None removes the limit.
 
     Returns
     -------
@@ -149,9 +318,22 @@ def pid(target, sources, measure: str = "sx", *, base: float = 2) -> PIDResult:
     Raises
     ------
     ValueError
-        Unknown measure, bad input (see :func:`pidlearn.sxpid.sxpid`), or dit failing on the distribution.
+        Unknown measure, bad input (see :func:`pidlearn.sxpid.sxpid`), a measure that is not defined for this many
+        sources (refused before any work), dit failing on the distribution, dit leaving atoms undetermined, or
+        atoms that do not sum to ``I(T; S)``.
+    MeasureTimeoutError
+        The dit computation ran longer than ``max_seconds`` (also a ``ValueError`` and a ``TimeoutError``).
     ImportError
-        A dit measure was asked for and dit is not installed (``pip install "pidlearn[dit]"``).
+        A dit measure was asked for and dit (``pip install "pidlearn[dit]"``) or a module the measure needs
+        (``pypoman`` for ``"prec"``) is not installed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s1, s2 = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    >>> res = pid(s1 & s2, [s1, s2], measure="mmi")  # doctest: +SKIP (needs dit)
+    >>> round(res.redundancy, 4), round(res.synergy, 4)  # doctest: +SKIP
+    (0.3113, 0.5)
     """
     key = _resolve(measure)
     from pidlearn.sxpid import _split_sources, sxpid
@@ -159,26 +341,55 @@ def pid(target, sources, measure: str = "sx", *, base: float = 2) -> PIDResult:
     if key == "sx":
         return sxpid(target, sources, base=base)
     base = check_base(base)
+    max_seconds = _check_max_seconds(max_seconds)
     dit = _import_dit()
     items = _split_sources(sources, target)
+    _check_supported(key, len(items))
     t_codes, _ = as_discrete(target, "target")
     codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
     check_same_length(target=t_codes, **{f"source {i + 1}": c for i, c in enumerate(codes)})
     support, counts, _ = _counting.joint_support([*codes, t_codes])
     probs = counts / counts.sum()
-    dist = dit.Distribution([tuple(int(v) for v in row) for row in support], probs.tolist())
+    dist = _dit_distribution(dit, support, probs)
     mi, h_t = _plugin_mi_entropy(support, probs, len(items), base)
-    return _dit_pid(dist, len(items), key, base, mi, h_t)
+    return _dit_pid(dist, len(items), key, base, mi, h_t, max_seconds)
 
 
-def pid_from_pmf(pmf, measure: str = "sx", *, base: float = 2) -> PIDResult:
-    """:func:`pid` for a joint pmf (ndarray, target on the last axis) or a ``dit.Distribution`` (target last)."""
+def pid_from_pmf(
+    pmf, measure: str = "sx", *, base: float = 2, max_seconds: float | None = DEFAULT_MAX_SECONDS
+) -> PIDResult:
+    """:func:`pid` of a joint distribution instead of samples.
+
+    Parameters
+    ----------
+    pmf : ndarray or dit.Distribution
+        An array with one axis per variable, sources first and the target on the last axis (``pmf[s1, s2, t]``),
+        non-negative and summing to 1; or a ``dit.Distribution`` whose last variable is the target (its outcomes
+        may be strings or tuples of any labels: they are recoded before dit's measure sees them).
+    measure : str, default "sx"
+        As in :func:`pid`.
+    base : float, default 2
+        Logarithm base (2: bits).
+    max_seconds : float or None, default :data:`DEFAULT_MAX_SECONDS` (60)
+        As in :func:`pid`.
+
+    Returns
+    -------
+    PIDResult
+        As in :func:`pid`; for ``"sx"`` the result of :func:`pidlearn.sxpid.sxpid_from_pmf`.
+
+    Raises
+    ------
+    ValueError, MeasureTimeoutError, ImportError
+        As in :func:`pid`.
+    """
     key = _resolve(measure)
     from pidlearn.sxpid import _check_n_sources, _is_dit_distribution, _support_of_dit, sxpid_from_pmf
 
     if key == "sx":
         return sxpid_from_pmf(pmf, base=base)
     base = check_base(base)
+    max_seconds = _check_max_seconds(max_seconds)
     dit = _import_dit()
     if _is_dit_distribution(pmf):
         support, probs, _ = _support_of_dit(pmf)
@@ -190,9 +401,26 @@ def pid_from_pmf(pmf, measure: str = "sx", *, base: float = 2) -> PIDResult:
         probs = p[p > 0]
     n_sources = support.shape[1] - 1
     _check_n_sources(n_sources)
-    dist = dit.Distribution([tuple(int(v) for v in row) for row in support], probs.tolist())
+    _check_supported(key, n_sources)
+    dist = _dit_distribution(dit, support, probs)
     mi, h_t = _plugin_mi_entropy(support, probs, n_sources, base)
-    return _dit_pid(dist, n_sources, key, base, mi, h_t)
+    return _dit_pid(dist, n_sources, key, base, mi, h_t, max_seconds)
+
+
+def _check_max_seconds(max_seconds) -> float | None:
+    if max_seconds is None:
+        return None
+    if isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float, np.integer, np.floating)):
+        raise TypeError(f"max_seconds must be a number of seconds or None, got {max_seconds!r}")
+    value = float(max_seconds)
+    if math.isnan(value) or value <= 0:
+        raise ValueError(f"max_seconds must be > 0 (or None for no limit), got {max_seconds!r}")
+    return value
+
+
+def _dit_distribution(dit, support: np.ndarray, probs: np.ndarray):
+    """dit Distribution of coded rows: outcomes are tuples of strings, ``("0", "2", "1")``, as dit's examples use."""
+    return dit.Distribution([tuple(str(int(v)) for v in row) for row in support], probs.tolist())
 
 
 def _plugin_mi_entropy(support: np.ndarray, probs: np.ndarray, n_sources: int, base: float) -> tuple[float, float]:
