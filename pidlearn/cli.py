@@ -204,12 +204,6 @@ def _continuous_mi(cols: Columns, args, est: str, variables: dict[str, str]):
         arrays = {var: a.astype(np.float64) for var, a in arrays.items()}
         discrete = ()
     else:
-        if kinds.get("z") == "continuous" and ("x" in discrete or "y" in discrete):
-            which = " and ".join(variables[v] for v in ("x", "y") if v in discrete)
-            raise ValueError(
-                f"{which} discrete with a continuous --z ({', '.join(cols.groups['--z'])}): no estimator for this "
-                "combination; pass --bins N to discretise the continuous columns"
-            )
         if "x" in discrete or "y" in discrete:
             est = "ross" if est == "ksg1" else est
         arrays = {

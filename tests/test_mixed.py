@@ -315,8 +315,6 @@ def test_bad_discrete_arguments():
         mi(x, labels, discrete=["y", "z"])
     with pytest.raises(ValueError, match=r"marked discrete .* non-integer floats: remove 'y' from discrete="):
         mi(labels, x, discrete="y")
-    with pytest.raises(ValueError, match="x is discrete and z is continuous"):
-        mi(labels, x, z=x**2, discrete="x")
     with pytest.raises(ValueError, match="discrete x and y given a continuous z"):
         mi(labels, labels, z=x, discrete=["x", "y"])
     with pytest.raises(ValueError, match="estimator is 'ross'"):
@@ -351,3 +349,23 @@ def test_bad_multi_information_arguments():
     with pytest.raises(ValueError, match="k must be >= 1"):
         multi(x[:, 0], x[:, 1], k=0)
     assert set(pc.MULTI_INFO_ESTIMATORS) == {"ksg1", "ksg2", "gaussian", "copula"}
+
+
+def test_label_given_continuous_z_by_the_chain_rule():
+    # Z ~ N(0, 1), label Y ~ Bernoulli(1/2) independent of Z, X = Z + 2 Y + noise: I(X;Y|Z) = I(2Y + e; Y), the MI of
+    # an equal mixture of N(0, 1) and N(2, 1) with its label; and a label that depends on Z alone has I(X;Y|Z) = 0
+    from scipy import integrate, stats
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    z = rng.standard_normal(n)
+    y = rng.integers(0, 2, n)
+    x = z + 2 * y + rng.standard_normal(n)
+    mix = lambda t: 0.5 * stats.norm.pdf(t) + 0.5 * stats.norm.pdf(t, 2)  # noqa: E731
+    h_mix = integrate.quad(lambda t: -mix(t) * np.log(mix(t)), -12, 14)[0]
+    truth = h_mix - 0.5 * math.log(2 * math.pi * math.e)  # 0.3466 nats
+    got = mi(x, y, z=z, discrete="y", base=math.e)
+    assert got == pytest.approx(truth, abs=0.03)
+    assert mi(y, x, z=z, discrete="x", base=math.e) == pytest.approx(got, abs=1e-12)  # symmetric
+    y_of_z = (z > 0).astype(int)
+    assert abs(mi(z + rng.standard_normal(n), y_of_z, z=z, discrete="y", base=math.e)) < 0.03

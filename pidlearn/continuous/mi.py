@@ -225,17 +225,18 @@ def mutual_information(
     Multivariate ``X`` uses the max-norm. The estimate is symmetric: ``discrete="x"`` with ``(x, y)`` equals
     ``discrete="y"`` with ``(y, x)``.
 
-    Mixtures (``"mixed_ksg"``, Gao et al. 2017, Algorithm 1): ``ρ_i`` = ``k``-th neighbour distance in the joint
-    space; ``k̃_i = #{j ≠ i : d_ij = 0}`` if ``ρ_i = 0``, else ``k``; ``n_x(i) = #{j ≠ i : ‖x_j − x_i‖ ≤ ρ_i}``;
-    ``I = ⟨ψ(k̃_i) + ln N − ln(n_x + 1) − ln(n_y + 1)⟩``.
+    Mixtures (``"mixed_ksg"``, Gao et al. 2017, Algorithm 1, in the convention of the authors' code): ``ρ_i`` =
+    ``k``-th neighbour distance in the joint space; off a point mass ``k̃_i = k`` and ``n_x(i) = #{j : ‖x_j − x_i‖ <
+    ρ_i}`` (itself included), on one (``ρ_i = 0``) the counts of samples at distance 0;
+    ``I = ⟨ψ(k̃_i) + ln N − ψ(n_x) − ψ(n_y)⟩``.
 
     Conditioning on a discrete ``z`` uses the exact decomposition ``I(X;Y|Z) = Σ_z p(z) I(X;Y | Z = z)``: the chosen
     estimator (KSG, Gaussian, copula, or Ross when one of ``x``/``y`` is discrete) inside each stratum of ``z``,
     weighted by its frequency; normalisation and jitter are applied once to the whole sample first. Every stratum
     needs more than ``k`` samples (Gaussian: more than its dimension + 1), else ``ValueError``. All three discrete:
-    :func:`pidlearn.discrete.mutual_information`. A discrete ``x`` or ``y`` given a continuous ``z`` has no
-    estimator here and is refused: discretise ``z`` (and mark it discrete), or use the chain rule
-    ``I(X;Y|Z) = I(X;(Y,Z)) − I(X;Z)`` yourself.
+    :func:`pidlearn.discrete.mutual_information`. A discrete ``y`` (or ``x``) given a continuous ``z`` uses the chain
+    rule with Ross's estimator twice, ``I(X;Y|Z) = I(Y; (X, Z)) − I(Y; Z)`` (max-norm in ``(X, Z)``); discrete ``x``
+    and ``y`` given a continuous ``z`` are refused (discretise ``z``).
 
     References
     ----------
@@ -310,12 +311,6 @@ def mutual_information(
                 f"with one discrete variable (discrete={discrete!r}) the estimator is 'ross' (Ross 2014, the default), "
                 f"got {est!r}; for 'gaussian'/'copula' treat both as continuous (discrete=None)"
             )
-        if z is not None and not dz:
-            raise ValueError(
-                f"{'x' if dx else 'y'} is discrete and z is continuous: no estimator for this combination here. "
-                "Discretise z (pidlearn.discretise) and pass it as discrete (discrete=['x' or 'y', 'z']), or combine "
-                "I(X;Y|Z) = I(X;(Y,Z)) - I(X;Z) yourself"
-            )
         est = "ross"
     elif not est:
         est = "ksg1"
@@ -364,6 +359,13 @@ def mutual_information(
             nats += idx.size / n * part
         return nats / math.log(b)
 
+    if z is not None and yd:  # label L, continuous C and Z: I(C;L|Z) = I(L; (C,Z)) - I(L; Z) (chain rule), Ross twice
+        za = arrays["z"]
+        joint = np.ascontiguousarray(np.hstack([xa, za]))
+        nats = _mixed.ross_mi_nats(joint, ya, k, algorithm=algorithm, workers=workers) - _mixed.ross_mi_nats(
+            za, ya, k, algorithm=algorithm, workers=workers
+        )
+        return nats / math.log(b)
     if z is not None:  # continuous z, continuous x and y
         if est == "ksg1":
             nats = _ksg.fp_cmi_nats(xa, ya, arrays["z"], k, algorithm=algorithm, workers=workers)
