@@ -14,6 +14,8 @@ __all__ = ["STRATEGIES", "discretise"]
 
 #: Values accepted by ``discretise(strategy=...)``.
 STRATEGIES = ("quantile", "uniform")
+#: Largest number of bins per column (the edges are materialised: ``bins + 1`` floats).
+MAX_BINS = 10**7
 
 
 def _check_bins_value(b, what: str) -> int:
@@ -21,6 +23,11 @@ def _check_bins_value(b, what: str) -> int:
         raise TypeError(f"{what} must be an integer >= 2 (the number of bins), got {b!r}")
     if b < 2:
         raise ValueError(f"{what} must be >= 2 (one bin carries no information), got {b!r}")
+    if b > MAX_BINS:
+        raise ValueError(
+            f"{what} must be at most {MAX_BINS:,} (each bin needs an edge in memory, and more bins than samples only "
+            f"makes empty bins), got {b!r}"
+        )
     return int(b)
 
 
@@ -87,7 +94,7 @@ def discretise(x, bins, *, strategy: str = "quantile", name: str = "x") -> np.nd
     x : array-like of shape (n_samples,) or (n_samples, n_cols)
         Real numbers (floats, ints or bools); each column is binned on its own.
     bins : int or sequence of int
-        Number of bins, ``>= 2``; a sequence gives one number per column of a 2-D ``x``.
+        Number of bins, ``2 <= bins <= MAX_BINS`` (10⁷); a sequence gives one number per column of a 2-D ``x``.
     strategy : {"quantile", "uniform"}, default "quantile"
         ``"quantile"``: equal-frequency bins; the edges are the empirical quantiles
         ``numpy.quantile(column, linspace(0, 1, bins + 1))`` (linear interpolation), so on data without ties each

@@ -19,6 +19,9 @@ from pidlearn.backends._settings import NON_FINITE_DRIVES, check_int
 from pidlearn.goals import RESIDUAL
 from pidlearn.lattice import lattice
 
+#: Largest trainer seed: ``seed + 1`` seeds the evaluation generator, and torch seeds are 64-bit.
+_MAX_SEED = 2**63 - 2
+
 __all__ = ["LayeredTrainer"]
 
 
@@ -72,7 +75,9 @@ class LayeredTrainer:
         self.monitor_every = check_int("monitor_every", monitor_every, 1)
         self.eval_samples = check_int("eval_samples", eval_samples, 1)
         self.network = network
-        self.seed = int(seed)
+        self.seed = check_int("seed", seed, 0)
+        if self.seed > _MAX_SEED:
+            raise ValueError(f"seed must be an int from 0 to 2**63 - 2 (a generator seed), got {seed!r}")
         self.progress = progress
         self.optimizers = {}
         for name, layer in network.layers().items():

@@ -626,10 +626,21 @@ def mutual_information(joint: torch.Tensor, n_sources: int = 1) -> torch.Tensor:
     Returns
     -------
     Tensor, shape (*batch,)
+
+    Raises
+    ------
+    ValueError
+        If ``joint`` is empty, holds NaN/inf or negative entries, or does not sum to 1 over its trailing
+        ``n_sources + 1`` axes.
     """
     _check_float(joint, "joint")
+    if isinstance(n_sources, bool) or not isinstance(n_sources, int):
+        raise TypeError(f"n_sources must be an int >= 1 (the number of source axes), got {n_sources!r}")
+    if n_sources < 1:
+        raise ValueError(f"n_sources must be >= 1 (the number of source axes before the target axis), got {n_sources}")
     if joint.dim() < n_sources + 1:
         raise ValueError(f"joint has {joint.dim()} axes; n_sources={n_sources} needs at least {n_sources + 1}")
+    _check_joint(joint, n_sources)
     src_axes = tuple(range(joint.dim() - n_sources - 1, joint.dim() - 1))
     all_axes = (*src_axes, joint.dim() - 1)
     return (
