@@ -10,6 +10,8 @@ and information-theoretic local learning. Submodules are imported lazily, so ``i
 * :func:`pidlearn.discretise` — equal-width or equal-frequency bins for real data (:mod:`pidlearn.binning`).
 * :mod:`pidlearn.significance` — permutation machinery and :class:`pidlearn.BiasWarning` (plug-in estimates
   dominated by their bias).
+* :mod:`pidlearn.higher_order` — total correlation, dual total correlation, O-/S-information, their gradients and
+  co-information of a data matrix, and fast searches over multiplets.
 * :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
 * :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
 * :func:`pidlearn.batch_sxpid` — SxPID of many variable tuples of one data matrix, serial or on Dask;
@@ -34,6 +36,7 @@ _SUBMODULES = {
     "bench",
     "binning",
     "significance",
+    "higher_order",
 }
 # ``pidlearn.sxpid`` is the module pidlearn/sxpid.py, made callable (``pidlearn.sxpid(target, sources)``), so that
 # the name means the same thing whether or not the submodule was imported first.
