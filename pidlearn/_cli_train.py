@@ -10,14 +10,21 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from pathlib import Path
 
-__all__ = ["add_parser", "run"]
+# shared with the numpy front end (pidlearn._cli_train_numpy); re-exported under their old names here
+from pidlearn._cli_train_common import (
+    _DEFAULT_GOAL,
+    _atom_lines,  # noqa: F401  (re-export)
+    _load,
+    _plot,  # noqa: F401  (re-export)
+    _resume,
+    fit_supervised,
+    report,
+)
 
-_DEFAULT_GOAL = {"supervised": "trivariate_optimised", "unsupervised": "lateral_heuristic", "memory": "memory"}
+__all__ = ["add_parser", "fit_supervised", "report", "run"]
 
 
 def add_parser(subparsers) -> None:
@@ -80,25 +87,6 @@ def add_parser(subparsers) -> None:
     p.set_defaults(run=run)
 
 
-def _load(args):
-    if args.data:
-        from pidlearn.idx import load_mnist
-
-        x_tr, y_tr = load_mnist(args.data, "train")
-        x_te, y_te = load_mnist(args.data, "test")
-        n_train = min(48000, len(x_tr) - len(x_tr) // 5)
-        return {
-            "train": (x_tr[:n_train], y_tr[:n_train]),
-            "validation": (x_tr[n_train:], y_tr[n_train:]),
-            "test": (x_te, y_te),
-        }, str(args.data)
-    from pidlearn.idx import load_mnist_small
-
-    d = load_mnist_small()
-    source = f"bundled MNIST subset ({len(d['y_train'])} train, {len(d['y_test'])} test)"
-    return {"train": (d["x_train"], d["y_train"]), "test": (d["x_test"], d["y_test"])}, source
-
-
 def _tensors(sets):
     import numpy as np
     import torch
@@ -130,64 +118,6 @@ def _check(args) -> None:
         raise ValueError("--authors-setup is an option of --task memory")
     if args.checkpoint and args.task == "memory":
         raise ValueError("--checkpoint applies to --task supervised and unsupervised (memory runs are short)")
-
-
-def _resume(trainer, checkpoint) -> None:
-    """Load ``checkpoint`` into ``trainer`` when the file exists (a new run otherwise)."""
-    if checkpoint and Path(checkpoint).is_dir():
-        raise ValueError(f"--checkpoint {checkpoint} is a directory; name a file, e.g. {Path(checkpoint) / 'run.ckpt'}")
-    if checkpoint and Path(checkpoint).is_file():
-        trainer.load(checkpoint)
-
-
-def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, backend: str | None = None):
-    """The supervised task on either backend: goals from the flags, training with checkpoints, the result.
-
-    ``data`` maps "train" (and evaluation sets) to standardised ``(x, y)``; ``make_network(n_inputs, hidden_goal,
-    readout_goal)`` builds the backend's network; ``trainer_cls`` is its ``Trainer``. Returns the JSON payload, the
-    text head, the history and the number of epochs trained.
-    """
-    from pidlearn.goals import preset
-
-    x, y = data["train"]
-    # --goal is the hidden neurons' goal; without hidden neurons it is the single layer's (the readout's) goal
-    goal = args.goal or _DEFAULT_GOAL["supervised"]
-    readout_goal = args.goal if (args.goal and not args.hidden) else "readout"
-    preset(goal if args.hidden else readout_goal)  # an unknown preset fails here, with the list of presets
-    net = make_network(x.shape[1], goal, readout_goal)
-    trainer = trainer_cls(
-        net, batch_size=args.batch_size, seed=args.seed, progress=not args.json and sys.stderr.isatty()
-    )
-    _resume(trainer, args.checkpoint)
-    epochs = args.epochs or 20
-    evals = {k: v for k, v in data.items() if k != "train"}
-    trainer.fit(x, y, epochs, eval_sets=evals, checkpoint=args.checkpoint)
-    last = trainer.history[-1]
-    payload = {
-        "task": "supervised",
-        **({"backend": backend} if backend else {}),
-        "data": source,
-        "hidden": args.hidden,
-        "goal": goal if args.hidden else None,
-        "readout_goal": readout_goal,
-        "test_accuracy": last["accuracy"]["test"],
-        "validation_accuracy": last["accuracy"].get("validation"),
-        "accuracy_per_epoch": [h["accuracy"]["test"] for h in trainer.history],
-        "atoms": last["atoms"],
-    }
-    head = (
-        ("supervised" if backend is None else f"supervised ({backend} backend)")
-        + f", {source}: "
-        + (
-            f"{args.hidden} hidden neurons ({goal}) + readout"
-            if args.hidden
-            else f"single infomorphic layer ({readout_goal})"
-        )
-        + f"\ntest accuracy after {trainer.epoch} epochs: {100 * payload['test_accuracy']:.2f} %"
-    )
-    if payload["validation_accuracy"] is not None:
-        head += f" (validation {100 * payload['validation_accuracy']:.2f} %)"
-    return payload, head, trainer.history, trainer.epoch
 
 
 def _supervised(args, torch):
@@ -292,34 +222,11 @@ def _memory(args, torch):
     return payload, "\n".join(lines), history, epochs
 
 
-def _atom_lines(atoms: dict) -> list[str]:
-    lines = ["mean atoms per neuron (bits):"]
-    for layer, values in atoms.items():
-        lines.append(f"  {layer}: " + ", ".join(f"{k} {v:+.4f}" for k, v in values.items()))
-    return lines
-
-
-def _plot(history, path, task):
-    try:
-        from pidlearn.backends.torch.train import plot_history
-
-        return str(
-            plot_history(
-                history,
-                path,
-                xlabel="patterns stored" if task == "memory" else "epoch",
-                ylabel="recalled (%)" if task == "memory" else "accuracy (%)",
-            )
-        )
-    except ImportError:
-        return None
-
-
 def run(args) -> int:
     """Run ``pidlearn train``; returns the exit status (errors are raised for the caller to report)."""
     _check(args)
     if getattr(args, "backend", "torch") == "numpy":
-        from pidlearn.backends.numpy._cli import run as run_numpy
+        from pidlearn._cli_train_numpy import run as run_numpy
 
         return run_numpy(args)
     try:
@@ -331,20 +238,3 @@ def run(args) -> int:
     task = {"supervised": _supervised, "unsupervised": _unsupervised, "memory": _memory}[args.task]
     payload, head, history, epochs = task(args, torch)
     return report(args, payload, head, history, epochs, time.perf_counter() - t0, "matplotlib is not installed")
-
-
-def report(args, payload: dict, head: str, history, epochs: int, seconds: float, no_plot_reason: str) -> int:
-    """Plot the history (unless ``--plot none``) and print the result: one JSON object with ``--json``, else text."""
-    plot = None if args.plot.lower() == "none" else _plot(history, args.plot, args.task)
-    payload = {"command": "train", **payload, "epochs": epochs, "seconds": seconds, "plot": plot, "seed": args.seed}
-    if args.json:
-        print(json.dumps(payload))
-        return 0
-    lines = [head, *(_atom_lines(payload["atoms"]) if args.task != "memory" else [])]
-    if plot:
-        lines.append(f"plot: {plot}")
-    elif args.plot.lower() != "none":
-        lines.append(f"(no plot: {no_plot_reason})")
-    lines.append(f"({seconds:.1f} s)")
-    print("\n".join(lines))
-    return 0

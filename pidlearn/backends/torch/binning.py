@@ -6,15 +6,21 @@ Two schemes from the infomorphic papers (Makkeh et al. PNAS 2025):
   bins: ``k = min(⌊(x / max|x| + 1) / 2 · n_bins⌋, n_bins − 1)`` (used for bivariate layers, 20 bins);
 * **fixed** — cut ``[low, high]`` into ``n_bins`` equal bins, clamping values outside to the end bins (trivariate
   layers: ``[−20, 20]``, 20 bins of width 2).
+
+The formulas are written once, in :mod:`pidlearn.backends._binning`; this module binds them to torch.
 """
 
 from __future__ import annotations
 
 import torch
 
+from pidlearn.backends import _binning
 from pidlearn.backends._settings import check_n_bins
+from pidlearn.backends._xp import namespace
 
 __all__ = ["adaptive_bins", "check_n_bins", "fixed_bins"]
+
+_xp = namespace("torch")
 
 
 @torch.no_grad()
@@ -32,10 +38,7 @@ def adaptive_bins(x: torch.Tensor, n_bins: int = 20, dim: int = 0) -> torch.Tens
     -------
     LongTensor, same shape as ``x``, values in ``0..n_bins-1``. A neuron whose inputs are all 0 gets the middle bin.
     """
-    n_bins = check_n_bins(n_bins)
-    scale = x.detach().abs().amax(dim=dim, keepdim=True).clamp_min(torch.finfo(x.dtype).tiny)
-    u = (x.detach() / scale + 1.0) * (0.5 * n_bins)
-    return u.floor().clamp_(0, n_bins - 1).to(torch.int64)
+    return _binning.adaptive_bins(_xp, x.detach(), n_bins, dim)
 
 
 @torch.no_grad()
@@ -46,8 +49,4 @@ def fixed_bins(x: torch.Tensor, n_bins: int = 20, low: float = -20.0, high: floa
     -------
     LongTensor, same shape as ``x``, values in ``0..n_bins-1``.
     """
-    n_bins = check_n_bins(n_bins)
-    if not high > low:
-        raise ValueError(f"fixed binning needs high > low, got [{low}, {high}]")
-    u = (x.detach() - low) * (n_bins / (high - low))
-    return u.floor().clamp_(0, n_bins - 1).to(torch.int64)
+    return _binning.fixed_bins(_xp, x.detach(), n_bins, low, high)

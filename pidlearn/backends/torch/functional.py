@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -52,10 +53,19 @@ from pidlearn.backends._settings import check_memory, table_size
 from pidlearn.lattice import lattice
 
 __all__ = [
+    "SIGMA_RULES",
     "SxPIDAtoms",
     "atom_names",
+    "delta_gram",
     "entropy",
+    "gaussian_gram",
+    "info_nce",
+    "kernel_width",
+    "matrix_entropy",
     "mutual_information",
+    "renyi_entropy",
+    "renyi_joint_entropy",
+    "renyi_mutual_information",
     "sample_sxpid_atoms",
     "sample_sxpid_goal",
     "soft_joint",
@@ -646,3 +656,198 @@ def mutual_information(joint: torch.Tensor, n_sources: int = 1) -> torch.Tensor:
     return (
         entropy(joint.sum(-1), dim=src_axes) + entropy(joint.sum(dim=src_axes), dim=-1) - entropy(joint, dim=all_axes)
     )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Matrix-based Rényi α-entropies and InfoNCE (the differentiable estimators of MOLE's objectives, see
+# :mod:`pidlearn.backends.torch.objectives`). Sanchez Giraldo, Rao & Príncipe (2015): ``A = K / tr K`` of a Gram
+# matrix of the (flattened) batch, ``S_α(A) = 1/(1−α) log Σ λ_i(A)^α`` (α = 2 as ``−log ‖A‖²_F``),
+# ``I_α(A; B) = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B))``; equal to :mod:`pidlearn.continuous.renyi` in float64. The
+# kernel width is computed on the detached batch (a constant for the gradient).
+
+#: Kernel width rules (besides a positive number). ``knn``, ``silverman`` and ``sqrt_d`` are those of the NumPy module.
+SIGMA_RULES = ("knn", "knn_median", "silverman", "sqrt_d")
+
+
+def _flat(x: torch.Tensor, name: str = "x") -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have a sample dimension, got a scalar")
+    if not x.is_floating_point():
+        x = x.to(torch.get_default_dtype())
+    x = x.reshape(len(x), -1)
+    if len(x) < 2:
+        raise ValueError(f"{name}: the matrix-based estimator needs at least 2 samples, got {len(x)}")
+    return x
+
+
+def _sq_dists(x: torch.Tensor) -> torch.Tensor:
+    """Squared Euclidean distances (n, n) through one matrix product, clamped at 0, exact zeros on the diagonal."""
+    r = (x * x).sum(1)
+    sq = (r[:, None] + r[None, :] - 2.0 * (x @ x.T)).clamp_min(0.0)
+    return sq * (1.0 - torch.eye(len(x), dtype=x.dtype, device=x.device))
+
+
+def kernel_width(x: torch.Tensor, rule="knn", *, n_neighbors: int = 10) -> float:
+    """Gaussian kernel width ``σ`` of a batch (no gradient).
+
+    ``"knn"``: mean over samples of the mean distance to the ``n_neighbors`` nearest other samples;
+    ``"knn_median"``: the median over samples of that mean distance; ``"silverman"``: ``s̄ (4 / ((d + 2) N))^{1/(d+4)}``
+    with ``s̄`` the mean column standard deviation; ``"sqrt_d"``: ``s̄ √d``; or a positive number.
+    """
+    if isinstance(rule, numbers.Real) and not isinstance(rule, bool):  # x is not needed (may be None)
+        if not (math.isfinite(rule) and rule > 0):
+            raise ValueError(f"sigma must be positive and finite, got {rule!r}")
+        return float(rule)
+    if rule not in SIGMA_RULES:
+        raise ValueError(f"sigma must be a positive number or one of {SIGMA_RULES}, got {rule!r}")
+    with torch.no_grad():
+        x = _flat(x).detach()
+        n, d = x.shape
+        if rule in ("knn", "knn_median"):
+            if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral) or n_neighbors < 1:
+                raise ValueError(f"n_neighbors must be a positive integer, got {n_neighbors!r}")
+            m = min(int(n_neighbors), n - 1)
+            dist = _sq_dists(x).sqrt()
+            near = dist.topk(m + 1, dim=1, largest=False).values[:, 1:].mean(1)
+            sigma = float(near.mean() if rule == "knn" else near.median())
+        else:
+            spread = float(x.std(0, unbiased=True).mean())
+            sigma = spread * (4.0 / ((d + 2.0) * n)) ** (1.0 / (d + 4.0)) if rule == "silverman" else spread * d**0.5
+    return sigma
+
+
+def gaussian_gram(x: torch.Tensor, sigma="knn", *, n_neighbors: int = 10, min_sigma: float = 0.0) -> torch.Tensor:
+    """Gram matrix ``exp(−‖x_i − x_j‖² / (2σ²))`` of a batch (samples flattened); ``σ`` a number or a rule."""
+    x = _flat(x)
+    s = max(kernel_width(x, sigma, n_neighbors=n_neighbors), min_sigma)
+    return torch.exp(_sq_dists(x) * (-0.5 / (s * s)))
+
+
+def delta_gram(labels: torch.Tensor, dtype=None) -> torch.Tensor:
+    """Delta kernel ``K_ij = 1[y_i = y_j]`` (equal to ``Y Yᵀ`` for one-hot ``Y``) of integer labels (n,)."""
+    labels = torch.as_tensor(labels)
+    if labels.ndim == 2:  # one-hot / scores
+        labels = labels.argmax(1)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D (n,) or one-hot (n, C), got shape {tuple(labels.shape)}")
+    return (labels[:, None] == labels[None, :]).to(dtype or torch.get_default_dtype())
+
+
+def _entropy_nats(a: torch.Tensor, alpha: float) -> torch.Tensor:
+    """``S_α`` of a unit-trace PSD matrix in nats (eigenvalues below ``λ_max N eps`` count as 0, as in NumPy)."""
+    if alpha == 2.0:
+        return -torch.log((a * a).sum())
+    lam = torch.linalg.eigvalsh(a)
+    keep = lam > lam[-1].detach() * a.shape[0] * torch.finfo(a.dtype).eps
+    safe = torch.where(keep, lam, torch.ones_like(lam))
+    if alpha == 1.0:
+        return -(torch.where(keep, safe * torch.log(safe), torch.zeros_like(lam))).sum()
+    return torch.log(torch.where(keep, safe**alpha, torch.zeros_like(lam)).sum()) / (1.0 - alpha)
+
+
+def _check_alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (math.isfinite(alpha) and alpha > 0):
+        raise ValueError(f"alpha must be a positive finite number, got {alpha!r}")
+    return float(alpha)
+
+
+def matrix_entropy(a: torch.Tensor, alpha: float = 1.01, *, base: float = 2) -> torch.Tensor:
+    """Rényi α-entropy of a symmetric PSD matrix (normalised here to unit trace), differentiable."""
+    if a.ndim != 2 or a.shape[0] != a.shape[1]:
+        raise ValueError(f"expected a square matrix, got shape {tuple(a.shape)}")
+    return _entropy_nats(a / torch.trace(a), _check_alpha(alpha)) / math.log(base)
+
+
+def _gram(x, sigma, kernel, n_neighbors, dtype=None):
+    if kernel == "delta":  # labels carry no float type: exact 0/1 entries in float64 unless told otherwise
+        return delta_gram(x, dtype or torch.float64)
+    if kernel != "gaussian":
+        raise ValueError(f"kernel must be 'gaussian' or 'delta', got {kernel!r}")
+    return gaussian_gram(x, sigma, n_neighbors=n_neighbors)
+
+
+def _pair(v, n):
+    return list(v) if isinstance(v, (tuple, list)) else [v] * n
+
+
+def renyi_entropy(
+    x: torch.Tensor, alpha: float = 1.01, sigma="knn", *, kernel: str = "gaussian", base: float = 2, n_neighbors=10
+) -> torch.Tensor:
+    """Matrix-based Rényi α-entropy of a batch (see :func:`pidlearn.continuous.renyi_entropy`), a 0-d tensor."""
+    alpha = _check_alpha(alpha)
+    g = _gram(x, "knn" if sigma is None else sigma, kernel, n_neighbors)
+    return _entropy_nats(g / torch.trace(g), alpha) / math.log(base)
+
+
+def renyi_joint_entropy(
+    *xs, alpha: float = 1.01, sigma="knn", kernel="gaussian", base: float = 2, n_neighbors=10
+) -> torch.Tensor:
+    """Joint entropy ``S_α(A_1∘...∘A_C / tr(...))``; ``sigma``/``kernel`` one value or one per variable."""
+    alpha = _check_alpha(alpha)
+    if not xs:
+        raise ValueError("need at least one variable")
+    sigmas, kernels = _pair(sigma, len(xs)), _pair(kernel, len(xs))
+    grams = [_gram(x, "knn" if s is None else s, k, n_neighbors) for x, s, k in zip(xs, sigmas, kernels, strict=True)]
+    _same_n(grams)
+    prod = grams[0]
+    for g in grams[1:]:
+        prod = prod * g.to(prod.dtype)
+    return _entropy_nats(prod / torch.trace(prod), alpha) / math.log(base)
+
+
+def _same_n(grams):
+    if len({g.shape[0] for g in grams}) > 1:
+        raise ValueError(f"the variables have different numbers of samples: {[g.shape[0] for g in grams]}")
+
+
+def renyi_mutual_information(
+    x: torch.Tensor, y: torch.Tensor, *, alpha: float = 1.01, sigma="knn", kernel="gaussian", base=2, n_neighbors=10
+) -> torch.Tensor:
+    """``I_α(A; B) = S_α(A) + S_α(B) − S_α(A∘B / tr(A∘B))`` of two batches, differentiable (0-d tensor).
+
+    ``kernel=("gaussian", "delta")`` scores representations against integer labels. Equal to
+    :func:`pidlearn.continuous.renyi_mutual_information` in float64.
+    """
+    alpha = _check_alpha(alpha)
+    (sa, sb), (ka, kb) = _pair(sigma, 2), _pair(kernel, 2)
+    ga = _gram(x, "knn" if sa is None else sa, ka, n_neighbors)
+    gb = _gram(y, "knn" if sb is None else sb, kb, n_neighbors, dtype=ga.dtype)
+    _same_n([ga, gb])
+    return _mi_from_grams(ga, gb, alpha) / math.log(base)
+
+
+def _mi_from_grams(ga, gb, alpha, h_b=None):
+    h_a = _entropy_nats(ga / torch.trace(ga), alpha)
+    if h_b is None:
+        h_b = _entropy_nats(gb / torch.trace(gb), alpha)
+    prod = ga * gb
+    return h_a + h_b - _entropy_nats(prod / torch.trace(prod), alpha)
+
+
+def _label_entropy_nats(labels: torch.Tensor, alpha: float, dtype) -> torch.Tensor:
+    """``S_α`` of the normalised delta Gram matrix: its eigenvalues are the class frequencies ``n_c / N``."""
+    p = torch.bincount(labels).to(dtype) / len(labels)
+    p = p[p > 0]
+    if alpha == 1.0:
+        return -(p * p.log()).sum()
+    return torch.log((p**alpha).sum()) / (1.0 - alpha)
+
+
+def info_nce(z: torch.Tensor, e: torch.Tensor, temperature: float = 0.1, *, base: float = 2) -> torch.Tensor:
+    """InfoNCE lower bound on I(T; Y) (van den Oord et al. 2018) from paired critic embeddings, differentiable.
+
+    ``z`` (n, d) are the projected representations ``g(t_i)``, ``e`` (n, d) the embeddings of each sample's label;
+    both are scaled to unit rows and the critic is ``f(t_i, y_j) = ⟨ẑ_i, ê_j⟩ / τ``. Returns
+    ``mean_i [f(t_i, y_i) − log (1/N Σ_j exp f(t_i, y_j))] / ln base`` (at most ``log_base N``), a 0-d tensor.
+    """
+    if z.ndim != 2 or e.shape != z.shape:
+        raise ValueError(f"z and e must be (n, d) of the same shape, got {tuple(z.shape)} and {tuple(e.shape)}")
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    z = torch.nn.functional.normalize(z, dim=1)
+    e = torch.nn.functional.normalize(e, dim=1)
+    scores = z @ e.T / temperature  # (i, j): f(t_i, y_j)
+    nce = scores.diagonal() - torch.logsumexp(scores, dim=1) + math.log(len(z))
+    return nce.mean() / math.log(base)

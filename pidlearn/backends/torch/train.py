@@ -14,8 +14,6 @@ Recipe of the reference experiments (Makkeh et al. PNAS 2025; Schneider et al. I
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from torch import nn
@@ -23,6 +21,7 @@ from torch import nn
 from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.layers import InfomorphicLayer
+from pidlearn.backends.torch.plots import plot_history  # re-exported: it lives beside the other torch plots
 from pidlearn.goals import RESIDUAL, preset
 
 __all__ = ["InfomorphicNetwork", "Trainer", "plot_history", "standardise"]
@@ -320,43 +319,3 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
         self.epoch = int(state["epoch"])
         self.history = list(state["history"])
         self.seed = int(state["seed"])
-
-
-def plot_history(history: list[dict], path, *, xlabel: str = "epoch", ylabel: str = "accuracy (%)") -> Path:
-    """Plot accuracy and the mean atoms of each layer over epochs into ``path`` (PNG/PDF/SVG; needs matplotlib).
-
-    ``history`` is :attr:`Trainer.history` (or records of the same shape: ``epoch``, ``accuracy`` {name: fraction},
-    ``atoms`` {layer: {atom: bits}}); accuracies missing in some records are skipped there.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if not history:
-        raise ValueError("the history is empty: train at least one epoch before plotting")
-    epochs = [h["epoch"] for h in history]
-    layer_names = list(history[0]["atoms"])
-    fig, axes = plt.subplots(1, 1 + len(layer_names), figsize=(4.5 * (1 + len(layer_names)), 3.6), squeeze=False)
-    ax = axes[0, 0]
-    acc_names = list(dict.fromkeys(name for h in history for name in h.get("accuracy", {})))
-    for name in acc_names:
-        pts = [(e, 100 * h["accuracy"][name]) for e, h in zip(epochs, history, strict=True) if name in h["accuracy"]]
-        ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=name)
-    ax.set(xlabel=xlabel, ylabel=ylabel, title=ylabel.split(" (")[0])
-    if acc_names:
-        ax.legend(fontsize=8)
-    for ax, layer in zip(axes[0, 1:], layer_names, strict=True):
-        keys = list(history[0]["atoms"][layer])
-        colours = plt.get_cmap("tab20").colors  # 20 distinct colours: a trivariate layer has 18 atoms + H_res
-        for i, key in enumerate(keys):
-            values = [h["atoms"][layer][key] for h in history]
-            if key == RESIDUAL or max(abs(v) for v in values) > 1e-3 or len(keys) <= 5:
-                ax.plot(epochs, values, label=key, color=colours[(2 * i) % 20 + (2 * i) // 20])
-        ax.set(xlabel=xlabel, ylabel="bits (mean over neurons)", title=f"{layer} atoms")
-        ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

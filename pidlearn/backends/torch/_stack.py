@@ -1,0 +1,199 @@
+"""The stack trainer shared by :class:`~pidlearn.backends.torch.mole.MOLE` and
+:class:`~pidlearn.backends.torch.backprop.Backprop`: data iteration, label checks, evaluation and checkpoints."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+from torch import nn
+
+from pidlearn.backends.torch._checkpoint import TorchCheckpoint
+from pidlearn.backends.torch.objectives import _represent
+
+__all__ = ["_StackTrainer"]
+
+
+class _StackTrainer(TorchCheckpoint):
+    """Data iteration, evaluation and checkpoints shared by :class:`MOLE` and :class:`Backprop`."""
+
+    def __init__(self, modules, head, *, n_classes, batch_size, lr, weight_decay, seed, progress):
+        if isinstance(modules, nn.Module) and not isinstance(modules, (nn.Sequential, nn.ModuleList)):
+            modules = [modules]
+        modules = list(modules)
+        if not modules:
+            raise ValueError("MOLE needs at least one module")
+        for i, m in enumerate(modules):
+            if not isinstance(m, nn.Module):
+                raise TypeError(f"module {i} is a {type(m).__name__}, not a torch.nn.Module")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 2:
+            raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
+        if not lr > 0:
+            raise ValueError(f"lr must be positive, got {lr}")
+        self.modules = nn.ModuleList(modules)
+        if head is None:
+            if n_classes is None:
+                raise ValueError("give a head module or n_classes (for a linear head)")
+            head = nn.LazyLinear(n_classes)
+        self.head = head
+        self.n_classes = n_classes
+        self.batch_size, self.lr, self.weight_decay = int(batch_size), float(lr), float(weight_decay)
+        self.seed, self.progress = int(seed), progress
+        self.generator = torch.Generator().manual_seed(self.seed)
+        self.epoch = 0
+        self.history: list[dict] = []
+
+    # data -----------------------------------------------------------------------------------------------------------
+    def _batches(self, data, train: bool):
+        """(input, labels) batches: tensors are cut into (shuffled) mini-batches; a callable or list is used as is."""
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+            x, y = data
+            y = torch.as_tensor(y, dtype=torch.int64)
+            if len(x) != len(y):
+                raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+            n = len(x)
+            if n == 0:
+                raise ValueError("data is empty: x and y have 0 samples; give at least one batch of samples")
+            if train:
+                order = torch.randperm(n, generator=self.generator)
+                n_batches = max(1, n // self.batch_size)  # full batches: the batch estimators depend on N
+                return [
+                    (x[idx], y[idx])
+                    for idx in (order[k * self.batch_size : (k + 1) * self.batch_size] for k in range(n_batches))
+                ]
+            bs = max(self.batch_size, 1024)
+            return [(x[k : k + bs], y[k : k + bs]) for k in range(0, n, bs)]
+        if callable(data):
+            batches = list(data(self.generator if train else None))
+        elif isinstance(data, (list, tuple)):
+            batches = list(data)
+        else:
+            raise TypeError("data must be a pair of tensors (x, y), a list of (input, labels) batches or a callable")
+        if not batches:
+            raise ValueError("data holds no batches; give at least one (input, labels) batch")
+        return batches
+
+    def _checked_batch(self, inp, y, *, unlabelled_ok: bool = False) -> torch.Tensor:
+        """A training batch's labels as int64 after checking them and the inputs (before any estimator sees them).
+
+        Labels must be integers in ``0..n_classes-1`` (``-1``, unlabelled, only where ``unlabelled_ok``: the
+        cross-entropy of :class:`Backprop` skips them; MOLE's objectives need every label); inputs must be finite.
+        """
+        y = torch.as_tensor(y)
+        if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+            raise TypeError(f"labels must be an integer tensor of class indices, got dtype {y.dtype}")
+        y = y.to(torch.int64)
+        if y.ndim != 1 or len(y) == 0:
+            raise ValueError(f"labels of a training batch must be 1-D and non-empty, got shape {tuple(y.shape)}")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 and not unlabelled_ok:
+            raise ValueError(
+                f"labels hold {low}: training labels must be class indices 0..{(self.n_classes or high + 1) - 1} "
+                "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
+            )
+        if low < -1:
+            raise ValueError(f"labels hold {low}: class indices are >= 0 (-1 marks an unlabelled sample)")
+        if self.n_classes is not None and high >= self.n_classes:
+            raise ValueError(
+                f"labels hold {high} but n_classes={self.n_classes}: labels must lie in 0..{self.n_classes - 1} "
+                f"(remap them, or make the trainer with n_classes={high + 1})"
+            )
+        x = inp if isinstance(inp, torch.Tensor) else getattr(inp, "x", None)
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            raise ValueError(
+                "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
+                "eigendecompositions and every gradient would turn NaN)"
+            )
+        return y
+
+    def _diverged(self, what: str) -> str:
+        return (
+            f"training diverged in epoch {self.epoch + 1}: {what}. Try a smaller learning rate (lr={self.lr}, "
+            "e.g. lr / 10), standardised inputs, or resume from the last checkpoint"
+        )
+
+    def _run_epoch(self, epoch_fn, *args) -> dict:
+        """One epoch; NaN losses or a failed eigendecomposition become a ValueError naming the epoch."""
+        try:
+            record = epoch_fn(*args)
+        except torch.linalg.LinAlgError as exc:
+            raise ValueError(self._diverged(f"an eigendecomposition failed ({str(exc).splitlines()[0]})")) from None
+        values = [v for k, v in record.items() if k in ("loss", "head_loss")] + list(record.get("mi", {}).values())
+        if not all(math.isfinite(float(v)) for v in values):
+            raise ValueError(self._diverged("the loss or the mutual information became NaN or inf"))
+        return record
+
+    def _train_mode(self, flag: bool):
+        self.modules.train(flag)
+        self.head.train(flag)
+
+    @torch.no_grad()
+    def predict_logits(self, data) -> tuple[torch.Tensor, torch.Tensor]:
+        """Head outputs and labels over all batches of ``data`` (eval mode)."""
+        self._train_mode(False)
+        outs, ys = [], []
+        for inp, y in self._batches(data, train=False):
+            h = inp
+            for m in self.modules:
+                h = m(h)
+            outs.append(self.head(_represent(h)))
+            ys.append(torch.as_tensor(y, dtype=torch.int64))
+        return torch.cat(outs), torch.cat(ys)
+
+    def accuracy(self, data) -> float:
+        """Fraction of correct predictions (labels < 0 are unlabelled and skipped)."""
+        logits, y = self.predict_logits(data)
+        keep = y >= 0
+        return float((logits.argmax(1)[keep] == y[keep]).float().mean())
+
+    # checkpoints ----------------------------------------------------------------------------------------------------
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume: parameters, optimisers, RNG states, epoch, history."""
+        return {
+            "modules": self.modules.state_dict(),
+            "head": self.head.state_dict(),
+            "optimizers": {k: opt.state_dict() for k, opt in self.optimizers.items()},
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+            "history": self.history,
+            "seed": self.seed,
+            **self._extra_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.modules.load_state_dict(state["modules"])
+        self.head.load_state_dict(state["head"])
+        self._load_extra_state(state)
+        for k, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][k])
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        self.epoch = int(state["epoch"])
+        self.history = list(state["history"])
+        self.seed = int(state["seed"])
+
+    def _materialise(self, data) -> None:
+        """Run one batch through modules, head and objectives so lazy layers get their shapes before optimisers."""
+        inp, y = self._batches(data, train=False)[0]
+        y = self._checked_batch(inp, y, unlabelled_ok=not hasattr(self, "objectives"))  # Backprop skips y < 0
+        with torch.no_grad():
+            self._train_mode(False)
+            h = inp
+            for k, m in enumerate(self.modules):
+                h = m(h)
+                self._materialise_objective(k, _represent(h), torch.as_tensor(y, dtype=torch.int64))
+            self.head(_represent(h))
+
+    def _materialise_objective(self, k, t, y) -> None:
+        pass
+
+    def _evaluate(self, record, eval_sets) -> None:
+        record["accuracy"] = {name: self.accuracy(d) for name, d in (eval_sets or {}).items()}

@@ -1,0 +1,89 @@
+"""The backprop baseline of MOLE: the same stack and head trained end to end with cross-entropy."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import time
+
+import torch
+import torch.nn.functional as F
+
+from pidlearn._progress import progress_bar
+from pidlearn.backends.torch._stack import _StackTrainer
+from pidlearn.backends.torch.objectives import _represent
+
+__all__ = ["Backprop"]
+
+
+class Backprop(_StackTrainer):
+    """The same stack and head trained end to end with cross-entropy (the baseline of every MOLE number)."""
+
+    def __init__(
+        self,
+        modules,
+        head=None,
+        *,
+        n_classes=None,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        super().__init__(
+            modules,
+            head,
+            n_classes=n_classes,
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            seed=seed,
+            progress=progress,
+        )
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+
+    def prepare(self, data) -> None:
+        if not self.optimizers:
+            self._materialise(data)
+            params = [*self.modules.parameters(), *self.head.parameters()]
+            self.optimizers["all"] = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def fit(self, data, epochs: int, *, eval_sets: dict | None = None, checkpoint=None, eval_every: int = 1):
+        """Train until ``epochs`` epochs are done in total (same data forms as :meth:`MOLE.fit`)."""
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        self.prepare(data)
+        opt = self.optimizers["all"]
+        while self.epoch < epochs:
+            t0 = time.perf_counter()
+            batches = self._batches(data, train=True)
+            self._train_mode(True)
+            total = 0.0
+            for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
+                y = self._checked_batch(inp, y, unlabelled_ok=True)
+                h = inp
+                for m in self.modules:
+                    h = m(h)
+                logits = self.head(_represent(h))
+                keep = y >= 0
+                if logits.ndim == 2 and int(y.max()) >= logits.shape[1]:
+                    raise ValueError(
+                        f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
+                        f"0..{logits.shape[1] - 1}"
+                    )
+                loss = F.cross_entropy(logits[keep], y[keep])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) / len(batches)
+            if not math.isfinite(total):
+                raise ValueError(self._diverged("the cross-entropy became NaN or inf"))
+            self.epoch += 1
+            record = {"epoch": self.epoch, "loss": total, "seconds": time.perf_counter() - t0}
+            if eval_sets and (self.epoch >= epochs or self.epoch % max(1, eval_every) == 0):
+                self._evaluate(record, eval_sets)
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
