@@ -1,4 +1,9 @@
-"""One call for every PID measure: ``"sx"`` is pidlearn's own SxPID, the others are delegated to dit.
+"""One call for every PID measure: pidlearn's own SxPID, I_min, I_MMI and I_ccs; the others are delegated to dit.
+
+Native measures
+    ``"sx"`` (:mod:`pidlearn.sxpid`), ``"imin"``, ``"mmi"`` and ``"ccs"`` (:mod:`pidlearn.redundancy`) are computed
+    by pidlearn (numba) and need no dit. dit's implementation of each stays reachable as ``"<name>_dit"``
+    (``"sx_dit"``, ``"imin_dit"``, ``"mmi_dit"``, ``"ccs_dit"``), for comparisons.
 
 All measures return a :class:`~pidlearn.results.PIDResult` with canonical atom names in lattice order, so
 decompositions by different measures compare with the same code::
@@ -8,7 +13,8 @@ decompositions by different measures compare with the same code::
     >>> pid(t, [s1, s2], measure="broja").atoms       # doctest: +SKIP (needs dit)
 
 The delegated measures work on the plug-in (empirical) distribution of the samples and have no local atoms and no
-informative/misinformative split (those attributes are None). They need the optional dependency dit
+informative/misinformative split (those attributes are None); of the native ones, ``"imin"`` and ``"ccs"`` have
+local atoms (see :mod:`pidlearn.redundancy`). They need the optional dependency dit
 (``pip install "pidlearn[dit]"``); most are much slower than SxPID.
 
 How dit is called
@@ -47,6 +53,7 @@ import numpy as np
 from pidlearn import _counting
 from pidlearn._validation import as_discrete, check_base, check_same_length
 from pidlearn.lattice import antichain_name, lattice
+from pidlearn.redundancy import NATIVE, decompose
 from pidlearn.results import PIDResult
 
 __all__ = ["DEFAULT_MAX_SECONDS", "MEASURES", "MeasureTimeoutError", "pid", "pid_from_pmf"]
@@ -55,10 +62,10 @@ __all__ = ["DEFAULT_MAX_SECONDS", "MEASURES", "MeasureTimeoutError", "pid", "pid
 MEASURES: dict[str, tuple[str | None, str]] = {
     "sx": (None, "shared-exclusion SxPID, pidlearn's numba implementation (Makkeh, Gutknecht & Wibral 2021)"),
     "sx_dit": ("PID_SX", "dit's SxPID (pure Python; for comparisons)"),
-    "imin": ("PID_WB", "I_min, Williams & Beer (2010)"),
-    "mmi": ("PID_MMI", "minimum mutual information (Barrett 2015)"),
+    "imin": ("PID_WB", "I_min, Williams & Beer (2010); pidlearn's implementation (dit's: 'imin_dit')"),
+    "mmi": ("PID_MMI", "minimum mutual information (Barrett 2015); pidlearn's implementation (dit's: 'mmi_dit')"),
     "broja": ("PID_BROJA", "I_BROJA, Bertschinger, Rauh, Olbrich, Jost & Ay (2014)"),
-    "ccs": ("PID_CCS", "common change in surprisal, Ince (2017)"),
+    "ccs": ("PID_CCS", "common change in surprisal, Ince (2017); pidlearn's implementation (dit's: 'ccs_dit')"),
     "dep": ("PID_dep", "dependency-constraint PID, James, Emenheiser & Crutchfield (2018)"),
     "pm": ("PID_PM", "I_±, Finn & Lizier (2018)"),
     "proj": ("PID_Proj", "I_proj, Harder, Salge & Polani (2013)"),
@@ -103,6 +110,8 @@ _ALIASES = {"wb": "imin", "i_min": "imin", "williams_beer": "imin", "sxpid": "sx
 
 
 def _resolve(measure: str) -> str:
+    """Canonical key of a measure name: a key of :data:`MEASURES`, or ``"<native>_dit"`` for dit's version of a
+    measure pidlearn implements itself."""
     if not isinstance(measure, str):
         raise TypeError(f"measure must be a string such as 'sx' or 'broja', got {measure!r}")
     key = measure.strip().lower()
@@ -110,8 +119,18 @@ def _resolve(measure: str) -> str:
     if key not in MEASURES:
         by_class = {cls.lower(): name for name, (cls, _) in MEASURES.items() if cls}
         key = by_class.get(key, key)
+    if key.endswith("_dit") and key[: -len("_dit")] in NATIVE:
+        return key
     if key not in MEASURES:
-        raise ValueError(f"unknown PID measure {measure!r}; choose one of: {', '.join(MEASURES)}")
+        dit_names = [f"{k}_dit" for k in NATIVE]
+        raise ValueError(f"unknown PID measure {measure!r}; choose one of: {', '.join([*MEASURES, *dit_names])}")
+    return key
+
+
+def _dit_key(key: str) -> str:
+    """The :data:`MEASURES` key whose dit class computes ``key`` (``"imin_dit"`` -> ``"imin"``)."""
+    if key.endswith("_dit") and key[: -len("_dit")] in NATIVE:
+        return key[: -len("_dit")]
     return key
 
 
@@ -121,7 +140,8 @@ def _import_dit():
         import dit.pid
     except ImportError as exc:
         raise ImportError(
-            f'PID measures other than "sx" are computed by dit, which is not installed ({exc}); '
+            f"PID measures other than {', '.join(repr(k) for k in ('sx', *NATIVE))} are computed by dit, which is "
+            f"not installed ({exc}); "
             'install it with: pip install "pidlearn[dit]"'
         ) from None
     return dit
@@ -243,6 +263,7 @@ def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: f
     _import_dit()
     import dit.pid
 
+    name, key = key, _dit_key(key)
     cls_name = MEASURES[key][0]
     cls = getattr(dit.pid, cls_name, None)
     if cls is None:
@@ -254,7 +275,7 @@ def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: f
         return {tuple(map(tuple, node)): float(res.get_pi(node)) for node in res._lattice}
 
     try:
-        pis = _run_with_time_limit(compute, max_seconds, key)
+        pis = _run_with_time_limit(compute, max_seconds, name)
     except (MeasureTimeoutError, ImportError):
         raise
     except Exception as exc:  # dit raises many types
@@ -285,7 +306,7 @@ def _dit_pid(dist, n_sources: int, key: str, base: float, mi: float, h_target: f
         entropy_target=h_target,
         n_sources=n_sources,
         base=base,
-        measure=key,
+        measure=name,
     )
 
 
@@ -331,7 +352,7 @@ def pid(
     --------
     >>> import numpy as np
     >>> s1, s2 = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
-    >>> res = pid(s1 & s2, [s1, s2], measure="mmi")  # doctest: +SKIP (needs dit)
+    >>> res = pid(s1 & s2, [s1, s2], measure="mmi")  # doctest: +SKIP
     >>> round(res.redundancy, 4), round(res.synergy, 4)  # doctest: +SKIP
     (0.3113, 0.5)
     """
@@ -342,9 +363,11 @@ def pid(
         return sxpid(target, sources, base=base)
     base = check_base(base)
     max_seconds = _check_max_seconds(max_seconds)
+    if key in NATIVE:
+        return _native_from_samples(target, sources, key, base)
     dit = _import_dit()
     items = _split_sources(sources, target)
-    _check_supported(key, len(items))
+    _check_supported(_dit_key(key), len(items))
     t_codes, _ = as_discrete(target, "target")
     codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
     check_same_length(target=t_codes, **{f"source {i + 1}": c for i, c in enumerate(codes)})
@@ -390,21 +413,43 @@ def pid_from_pmf(
         return sxpid_from_pmf(pmf, base=base)
     base = check_base(base)
     max_seconds = _check_max_seconds(max_seconds)
-    dit = _import_dit()
     if _is_dit_distribution(pmf):
-        support, probs, _ = _support_of_dit(pmf)
+        support, probs, realisations = _support_of_dit(pmf)
     else:
         from pidlearn._validation import check_pmf
 
         p = check_pmf(pmf)
-        support = np.argwhere(p > 0).astype(np.int64)
-        probs = p[p > 0]
+        if p.ndim < 2:
+            raise ValueError(
+                f"pmf has {p.ndim} axis; give one axis per variable: sources first, the target last "
+                "(at least 3 axes for 2 sources)"
+            )
+        mask = p > 0
+        support = np.argwhere(mask).astype(np.int64)
+        probs = p[mask]
+        realisations = support
     n_sources = support.shape[1] - 1
     _check_n_sources(n_sources)
-    _check_supported(key, n_sources)
+    if key in NATIVE:
+        return decompose(support, probs, n_sources, key, base=base, realisations=realisations)
+    dit = _import_dit()
+    _check_supported(_dit_key(key), n_sources)
     dist = _dit_distribution(dit, support, probs)
     mi, h_t = _plugin_mi_entropy(support, probs, n_sources, base)
     return _dit_pid(dist, n_sources, key, base, mi, h_t, max_seconds)
+
+
+def _native_from_samples(target, sources, key: str, base: float) -> PIDResult:
+    """A native measure (:data:`pidlearn.redundancy.NATIVE`) on the empirical distribution of samples."""
+    from pidlearn.sxpid import _check_n_sources, _split_sources
+
+    items = _split_sources(sources, target)
+    t_codes, _ = as_discrete(target, "target")
+    codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
+    check_same_length(target=t_codes, **{f"source {i + 1}": c for i, c in enumerate(codes)})
+    _check_n_sources(len(items))
+    support, counts, inverse = _counting.joint_support([*codes, t_codes])
+    return decompose(support, counts / counts.sum(), len(items), key, base=base, rows=inverse)
 
 
 def _check_max_seconds(max_seconds) -> float | None:

@@ -40,7 +40,7 @@ def test_unknown_measure():
 def test_missing_dit_is_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dit", None)
     with pytest.raises(ImportError, match=r'pip install "pidlearn\[dit\]"'):
-        pid(AND, [S1, S2], "mmi")
+        pid(AND, [S1, S2], "mmi_dit")  # "mmi" itself is native now
     assert pid(AND, [S1, S2], "sx").synergy > 0  # SxPID never needs dit
 
 
@@ -497,9 +497,9 @@ def test_dit_errors_are_value_errors(monkeypatch):
 
     monkeypatch.setattr(dit.pid, "PID_MMI", Broken)
     with pytest.raises(ValueError, match=r"dit's PID_MMI failed on this 2-source distribution.*boom"):
-        pid(AND, [S1, S2], "mmi", max_seconds=None)
+        pid(AND, [S1, S2], "mmi_dit", max_seconds=None)
     with pytest.raises(ValueError, match=r"dit's PID_MMI failed.*boom"):
-        pid(AND, [S1, S2], "mmi")  # the same through the time-limited (forked) call
+        pid(AND, [S1, S2], "mmi_dit")  # the same through the time-limited (forked) call
 
 
 # --------------------------------------------------------------------------------------------------------------------
