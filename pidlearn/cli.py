@@ -22,7 +22,13 @@ from pidlearn.datasets import read_table
 __all__ = ["main", "read_table"]
 
 #: Modules that add a subcommand: each has ``add_parser(subparsers)`` and ``run(args) -> int``.
-_PLUGINS = ("pidlearn._cli_pid", "pidlearn._cli_train", "pidlearn._cli_bench", "pidlearn._cli_mole")
+_PLUGINS = (
+    "pidlearn._cli_pid",
+    "pidlearn._cli_train",
+    "pidlearn._cli_bench",
+    "pidlearn._cli_mole",
+    "pidlearn._cli_higher_order",
+)
 
 
 def _unit(base: float) -> str:
@@ -367,10 +373,22 @@ def _run_demo(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+class _UsageError(ValueError):
+    """A command-line usage error (unknown option, missing or malformed argument)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises :class:`_UsageError` instead of printing the usage and exiting, so that ``main`` reports
+    it as one line (or one JSON object) with exit status 2, like every other error; subcommands inherit it."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from pidlearn import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pidlearn",
         description="Mutual information and partial information decomposition (SxPID) of your data.",
     )
@@ -392,7 +410,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Entry point of the ``pidlearn`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        command = next((a for a in argv if not a.startswith("-")), None)
+        if "--json" in argv:
+            print(json.dumps({"command": command, "error": str(exc)}))
+        else:
+            print(f"pidlearn{f' {command}' if command else ''}: error: {exc}", file=sys.stderr)
+        return 2
     if not getattr(args, "command", None):
         parser.print_help()
         return 0

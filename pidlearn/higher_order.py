@@ -544,18 +544,6 @@ def _prepare_all(X, estimator, base, bias_correction, k, seed, min_vars):
 # --------------------------------------------------------------------------------------------------------------------
 # one multiplet: the functional API
 # --------------------------------------------------------------------------------------------------------------------
-_PARAMS_DOC = """X : array-like of shape (n_samples, n_variables)
-        One column per variable: labels for the discrete estimators, real numbers otherwise.
-    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
-        See the module docstring.
-    base : float, default 2
-        Logarithm base (2: bits, ``math.e``: nats).
-    bias_correction : bool, default False
-        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
-    k, seed : int, optional
-        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`)."""
-
-
 def _measure(X, mode, estimator, base, bias_correction, k, seed, min_vars=2) -> float:
     prep = _prepare_all(X, estimator, base, bias_correction, k, seed, min_vars)
     return prep.measure(np.arange(prep.p), mode)
@@ -566,7 +554,16 @@ def total_correlation(X, *, estimator: str = "copula", base: float = 2, bias_cor
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -597,7 +594,16 @@ def dual_total_correlation(
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -618,7 +624,16 @@ def o_information(X, *, estimator: str = "copula", base: float = 2, bias_correct
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -651,7 +666,16 @@ def s_information(X, *, estimator: str = "copula", base: float = 2, bias_correct
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -674,7 +698,16 @@ def o_information_gradients(
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -704,7 +737,16 @@ def co_information(X, *, estimator: str = "copula", base: float = 2, bias_correc
 
     Parameters
     ----------
-    {params}
+    X : array-like of shape (n_samples, n_variables)
+        One column per variable: labels for the discrete estimators, real numbers otherwise.
+    estimator : {"plugin", "miller_madow", "grassberger", "chao_shen", "gaussian", "copula", "ksg"}, default "copula"
+        See the module docstring.
+    base : float, default 2
+        Logarithm base (2: bits, ``math.e``: nats).
+    bias_correction : bool, default False
+        Gaussian and copula only: the entropy bias correction of Ince et al. (2017).
+    k, seed : int, optional
+        KSG only: neighbours, and the seed of the jitter that breaks ties (:func:`pidlearn.continuous.entropy`).
 
     Returns
     -------
@@ -736,11 +778,6 @@ def co_information(X, *, estimator: str = "copula", base: float = 2, bias_correc
         for sub in itertools.combinations(range(n), size):
             total += sign * prep.entropy(sub)
     return total * prep.scale
-
-
-for _f in (total_correlation, dual_total_correlation, o_information, s_information, o_information_gradients):
-    _f.__doc__ = _f.__doc__.replace("{params}", _PARAMS_DOC)
-co_information.__doc__ = co_information.__doc__.replace("{params}", _PARAMS_DOC)
 
 
 # --------------------------------------------------------------------------------------------------------------------

@@ -362,3 +362,18 @@ def test_wine_and_diabetes_tables(tmp_path, capsys):
     est = {"estimator": "copula"}
     assert rc == 0 and res["estimator"] == "copula" and res["continuous_columns"] == ["bmi", "target"]
     assert res["mutual_information"] == pytest.approx(continuous.mutual_information(cols["bmi"], target, **est))
+
+
+def test_usage_errors_are_one_line_and_exit_2(capsys):
+    # argparse's own errors (missing or unknown arguments, unknown commands) are reported like every other error
+    assert main(["mi", "--json"]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and json.loads(out) == {
+        "command": "mi",
+        "error": "the following arguments are required: file, --x, --y (see pidlearn mi --help)",
+    }
+    assert main(["mi", "data.csv", "--x", "a", "--y", "b", "--bogus"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("pidlearn mi: error: unrecognized arguments: --bogus")
+    assert main(["nope"]) == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
