@@ -22,7 +22,7 @@ MARKER = "_pidlearn"
 #: How to load a checkpoint of each backend (for the messages).
 LOADERS = {
     "torch": "pidlearn.backends.torch (Trainer.load, MOLE.load, Backprop.load or UnsupervisedTrainer.load)",
-    "numpy": "pidlearn.backends.numpy.Trainer.load",
+    "numpy": "pidlearn.backends.numpy (Trainer.load, MOLE.load or UnsupervisedTrainer.load)",
 }
 
 
