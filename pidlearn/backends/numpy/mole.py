@@ -1,0 +1,705 @@
+"""MOLE in NumPy: module-wise training by mutual-information maximisation, analytic gradients, no torch.
+
+The same trainer as :class:`pidlearn.backends.torch.mole.MOLE` (constructor, :meth:`MOLE.fit`, schedules, history,
+checkpoints) on the NumPy layers of :mod:`pidlearn.backends.numpy.nn` and the objectives of
+:mod:`pidlearn.backends.numpy.mole_objectives`. Module ``k`` maps ``T_{k−1}`` to ``T_k`` and is trained alone on
+
+    L_k = −I(T_k; Y) + β · I(T_k; T_{k−1})       (or β · I(T_k; X))
+
+(Li & Pei 2023): its forward pass caches what its backward pass needs, ``∂L_k/∂T_k`` comes from the objective's
+analytic gradient, and the module's backward stops at its input (no gradient crosses a module boundary, so the
+first layer of a module never computes an input gradient). A classifier head on ``T_K`` learns by cross-entropy.
+Adam is :class:`pidlearn.backends.numpy.train.Adam` (``torch.optim.Adam``'s update).
+
+Supported modules: :mod:`~pidlearn.backends.numpy.nn` layers — MLP (``Linear``/``ReLU``), CNN (``Conv2d``,
+``MaxPool2d``) and graph blocks (``GCNBlock``, ``GINBlock`` on a :class:`~pidlearn.backends.numpy.nn.GraphBatch`).
+Objectives: ``"renyi"``, ``"renyi2"``, ``"renyi-norm"``, ``"infonce"``, ``"pid"`` (binary-unit modules, the torch
+``InfomorphicModule``, are not supported here).
+
+Checkpoints are ``np.savez`` archives (read with ``allow_pickle=False``) carrying the ``_pidlearn`` marker of
+:mod:`pidlearn.backends._files`.
+
+References
+----------
+Y. Li and Y. Pei, "MOLE: MOdular Learning FramEwork via Mutual Information Maximization", ICML 2023 Workshop on
+Localized Learning, arXiv:2308.07772.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from pidlearn._progress import progress_bar
+from pidlearn.backends._files import MARKER, checkpoint_kind, corrupt, not_a_checkpoint, wrong_backend
+from pidlearn.backends.numpy import nn
+from pidlearn.backends.numpy.mole_objectives import OBJECTIVES, Objective, RenyiMI, make_objective
+from pidlearn.backends.numpy.train import Adam
+
+__all__ = ["DEFAULTS", "MOLE", "SCHEDULES", "build_network", "run_experiment"]
+
+SCHEDULES = ("asynchronous", "sequential")
+SUPPORTED = "pidlearn.backends.numpy.nn layers (Linear/ReLU MLPs, Conv2d/MaxPool2d CNNs, GCNBlock, GINBlock)"
+
+
+def _check_int(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+class MOLE:
+    """Train a stack of NumPy modules by per-module MI maximisation, gradients isolated between modules.
+
+    Parameters
+    ----------
+    modules : nn.Layer or list of nn.Layer
+        The stack (:mod:`pidlearn.backends.numpy.nn`); module ``k`` takes module ``k − 1``'s output (arrays, or a
+        :class:`~pidlearn.backends.numpy.nn.GraphBatch` for graphs).
+    objective : {"renyi", "renyi2", "renyi-norm", "infonce", "pid"} or Objective, default "renyi"
+        Estimator of I(T_k; Y) in bits with its analytic gradient; one copy per module.
+    head : nn.Layer, optional
+        Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
+    n_classes : int, optional
+        Needed for the default head, ``"infonce"`` and ``"pid"``.
+    beta : float, default 0
+        Weight of ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or ``β · I(T_k; X)`` (``"input"``), Rényi
+        α = 1.01 (or the objective's α) on Gaussian kernels.
+    beta_on : {"previous", "input"}, default "previous"
+    schedule : {"asynchronous", "sequential"}, default "asynchronous"
+    batch_size : int, default 256
+    lr, weight_decay : float
+        Adam settings of every module (with its objective's parameters) and of the head.
+    head_lr : float, optional
+        The head's learning rate (default ``lr``).
+    head_epochs : int, default 0
+        Asynchronous: epochs of the head alone on the frozen modules after ``epochs``; sequential: the head stage's
+        length when > 0.
+    patience, min_delta : sequential schedule: a module stops when its mean training I(T_k; Y) has not improved by
+        ``min_delta`` bits for ``patience`` epochs (or after ``epochs`` epochs).
+    seed : int, default 0
+        Seeds the shuffling, the lazy head and the objectives' parameters (build the modules with their own seed).
+    progress : bool, default True
+
+    Attributes
+    ----------
+    history : list of dict
+        Per epoch: ``epoch``, ``stage``, ``mi`` {"module k": mean training I(T_k; Y) in bits}, ``head_loss``,
+        ``accuracy``, ``seconds`` (the keys of the torch trainer).
+    """
+
+    def __init__(
+        self,
+        modules,
+        objective="renyi",
+        head=None,
+        *,
+        n_classes=None,
+        beta: float = 0.0,
+        beta_on: str = "previous",
+        schedule: str = "asynchronous",
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        head_lr: float | None = None,
+        head_epochs: int = 0,
+        patience: int = 3,
+        min_delta: float = 1e-3,
+        seed: int = 0,
+        progress: bool = True,
+    ):
+        if isinstance(modules, nn.Layer):
+            modules = [modules]
+        modules = list(modules)
+        if not modules:
+            raise ValueError("MOLE needs at least one module")
+        for i, m in enumerate(modules):
+            if not isinstance(m, nn.Layer):
+                raise TypeError(
+                    f"module {i} is a {type(m).__name__}; the NumPy MOLE trains {SUPPORTED} (torch modules: use "
+                    "pidlearn.backends.torch.MOLE)"
+                )
+        self.batch_size = _check_int(batch_size, "batch_size", 2)
+        if not (isinstance(lr, numbers.Real) and lr > 0):
+            raise ValueError(f"lr must be positive, got {lr}")
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
+        if beta_on not in ("previous", "input"):
+            raise ValueError(f"beta_on must be 'previous' or 'input', got {beta_on!r}")
+        if not (isinstance(beta, numbers.Real) and not isinstance(beta, bool) and beta >= 0):
+            raise ValueError(f"beta must be a non-negative number, got {beta!r}")
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.modules = modules
+        if head is None:
+            if n_classes is None:
+                raise ValueError("give a head module or n_classes (for a linear head)")
+            head = nn.LazyLinear(n_classes, seed=np.random.default_rng([self.seed, 1]))
+        if not isinstance(head, nn.Layer):
+            raise TypeError(f"head is a {type(head).__name__}, not a pidlearn.backends.numpy.nn.Layer")
+        self.head, self.n_classes = head, n_classes
+        self.objective_name = objective if isinstance(objective, str) else type(objective).__name__
+        if isinstance(objective, Objective):
+            if len(modules) > 1:
+                raise ValueError("give the objective by name when there are several modules (each gets its own copy)")
+            self.objectives = [objective]
+        else:
+            if objective not in OBJECTIVES:
+                raise ValueError(f"objective must be one of {OBJECTIVES} or an Objective, got {objective!r}")
+            self.objectives = [
+                make_objective(objective, n_classes, seed=np.random.default_rng([self.seed, 2, k]))
+                for k in range(len(modules))
+            ]
+        self.lr, self.weight_decay = float(lr), float(weight_decay)
+        self.head_lr = float(head_lr or lr)
+        self.beta, self.beta_on, self.schedule = float(beta), beta_on, schedule
+        self._beta_mi = RenyiMI(getattr(self.objectives[0], "alpha", 1.01))
+        self.patience, self.min_delta = int(patience), float(min_delta)
+        self.head_epochs = _check_int(head_epochs, "head_epochs", 0)
+        self.progress = progress
+        self.epoch, self.stage, self.stage_epochs = 0, 0, 0
+        self.best, self.stale = -math.inf, 0
+        self.history: list[dict] = []
+        self.optimizers: dict[str, Adam] = {}
+
+    # data -----------------------------------------------------------------------------------------------------------
+    def _batches(self, data, train: bool):
+        """(input, labels) batches: arrays are cut into (shuffled, full) mini-batches; a callable or list as is."""
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
+            x, y = data
+            y = np.asarray(y)
+            if len(x) != len(y):
+                raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
+            n = len(x)
+            if n == 0:
+                raise ValueError("data is empty: x and y have 0 samples; give at least one batch of samples")
+            if train:
+                order = self.rng.permutation(n)
+                nb = max(1, n // self.batch_size)
+                return [
+                    (x[i], y[i]) for i in (order[k * self.batch_size : (k + 1) * self.batch_size] for k in range(nb))
+                ]
+            bs = max(self.batch_size, 1024)
+            return [(x[k : k + bs], y[k : k + bs]) for k in range(0, n, bs)]
+        if callable(data):
+            batches = list(data(self.rng if train else None))
+        elif isinstance(data, (list, tuple)):
+            batches = list(data)
+        else:
+            raise TypeError(
+                "data must be a pair of NumPy arrays (x, y), a list of (input, labels) batches or a callable "
+                f"f(rng) -> batches; got {type(data).__name__}"
+            )
+        if not batches:
+            raise ValueError("data holds no batches; give at least one (input, labels) batch")
+        return batches
+
+    def _checked_batch(self, inp, y) -> np.ndarray:
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"labels must be an integer array of class indices, got dtype {y.dtype}")
+        if y.ndim != 1 or len(y) == 0:
+            raise ValueError(f"labels of a training batch must be 1-D and non-empty, got shape {y.shape}")
+        y = y.astype(np.int64)
+        low, high = int(y.min()), int(y.max())
+        if low < 0:
+            raise ValueError(
+                f"labels hold {low}: training labels must be class indices 0..{(self.n_classes or high + 1) - 1} "
+                "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
+            )
+        if self.n_classes is not None and high >= self.n_classes:
+            raise ValueError(
+                f"labels hold {high} but n_classes={self.n_classes}: labels must lie in 0..{self.n_classes - 1}"
+            )
+        x = inp.x if isinstance(inp, nn.GraphBatch) else inp
+        if not isinstance(x, np.ndarray):
+            raise TypeError(f"inputs must be NumPy arrays or GraphBatch, got {type(x).__name__}")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            raise ValueError(
+                "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
+                "eigendecompositions and every gradient would turn NaN)"
+            )
+        return y
+
+    def _diverged(self, what: str) -> str:
+        return (
+            f"training diverged in epoch {self.epoch + 1}: {what}. Try a smaller learning rate (lr={self.lr}, "
+            "e.g. lr / 10), standardised inputs, or resume from the last checkpoint"
+        )
+
+    # set-up ---------------------------------------------------------------------------------------------------------
+    def prepare(self, data) -> None:
+        """Size lazy layers and objectives on one batch and create the optimisers (done by :meth:`fit`)."""
+        if self.optimizers:
+            return
+        inp, y = self._batches(data, train=False)[0]
+        y = self._checked_batch(inp, y)
+        h = inp
+        for m, obj in zip(self.modules, self.objectives, strict=True):
+            h = m.forward(h, False)
+            obj.materialise(nn.represent(h))
+        self.head.forward(nn.represent(h), False)
+        if isinstance(self.head, nn.Sequential):
+            self.head._collect()
+        for k, (m, obj) in enumerate(zip(self.modules, self.objectives, strict=True)):
+            params = {**{f"m.{n}": v for n, v in m.params.items()}, **{f"o.{n}": v for n, v in obj.params.items()}}
+            if params:
+                self.optimizers[f"module {k + 1}"] = Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        self.optimizers["head"] = Adam(dict(self.head.params), lr=self.head_lr, weight_decay=self.weight_decay)
+
+    # losses ---------------------------------------------------------------------------------------------------------
+    def module_step(self, k: int, h_in, x_rep, y, *, update: bool = True):
+        """Forward module ``k`` on a (detached) input, its loss ``−I(T_k; Y) [+ β I]`` and gradients; Adam step.
+
+        Returns ``(output, loss, mi, grads)`` with ``grads`` the loss gradients by optimiser key (``m.<param>``,
+        ``o.<objective param>``).
+        """
+        module, obj = self.modules[k], self.objectives[k]
+        h = module.forward(h_in, True)
+        t = nn.represent(h)
+        mi, gt, gobj = obj.value_and_grad(t, y)
+        gt = -gt
+        loss = -mi
+        if self.beta > 0:
+            other = nn.represent(h_in) if self.beta_on == "previous" else x_rep
+            b, gb = self._beta_mi.mi_and_grad(t, other)
+            loss += self.beta * b
+            gt = gt + self.beta * gb
+        module.backward(nn.represent_backward(h, gt.astype(t.dtype, copy=False)), need_input=False)
+        grads = {**{f"m.{n}": g for n, g in module.grads.items()}, **{f"o.{n}": -g for n, g in gobj.items()}}
+        opt = self.optimizers.get(f"module {k + 1}")
+        if update and opt is not None:
+            opt.step(grads)
+        return h, loss, mi, grads
+
+    def head_step(self, h, y, *, train: bool = True, update: bool = True) -> float:
+        """Cross-entropy of the head on a module output (and one Adam step of the head)."""
+        rep = nn.represent(h)
+        logits = self.head.forward(rep, train)
+        if logits.ndim == 2 and len(y) and int(y.max()) >= logits.shape[1]:
+            raise ValueError(
+                f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
+                f"0..{logits.shape[1] - 1}"
+            )
+        loss, g = nn.cross_entropy(logits, y)
+        if update:
+            self.head.backward(g, need_input=False)
+            self.optimizers["head"].step(self.head.grads)
+        return loss
+
+    # training -------------------------------------------------------------------------------------------------------
+    def _x_rep(self, inp):
+        return nn.represent(inp) if self.beta > 0 and self.beta_on == "input" else None
+
+    def _epoch_asynchronous(self, batches) -> dict:
+        n = len(batches)
+        mis = [0.0] * len(self.modules)
+        head_loss = 0.0
+        for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1}"):
+            y = self._checked_batch(inp, y)
+            x_rep, h = self._x_rep(inp), inp
+            for k in range(len(self.modules)):
+                h, _, mi, _ = self.module_step(k, h, x_rep, y)
+                mis[k] += mi / n
+            head_loss += self.head_step(h, y) / n
+        return {"stage": "all", "mi": {f"module {k + 1}": v for k, v in enumerate(mis)}, "head_loss": head_loss}
+
+    def _frozen_forward(self, inp, upto: int):
+        h = inp
+        for m in self.modules[:upto]:
+            h = m.forward(h, False)
+        return h
+
+    def _epoch_sequential(self, batches) -> dict:
+        k = self.stage
+        if k == len(self.modules):
+            return self._epoch_head(batches, f"epoch {self.epoch + 1} (head)")
+        n, name, mi_sum = len(batches), f"module {k + 1}", 0.0
+        for inp, y in progress_bar(batches, self.progress, f"epoch {self.epoch + 1} ({name})"):
+            y = self._checked_batch(inp, y)
+            _, _, mi, _ = self.module_step(k, self._frozen_forward(inp, k), self._x_rep(inp), y)
+            mi_sum += mi / n
+        return {"stage": k, "mi": {name: mi_sum}}
+
+    def _epoch_head(self, batches, desc: str) -> dict:
+        n, head_loss = len(batches), 0.0
+        for inp, y in progress_bar(batches, self.progress, desc):
+            y = self._checked_batch(inp, y)
+            head_loss += self.head_step(self._frozen_forward(inp, len(self.modules)), y) / n
+        return {"stage": "head", "mi": {}, "head_loss": head_loss}
+
+    def _run_epoch(self, epoch_fn, *args) -> dict:
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                record = epoch_fn(*args)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(self._diverged(f"an eigendecomposition failed ({exc})")) from None
+        values = [v for k, v in record.items() if k == "head_loss"] + list(record.get("mi", {}).values())
+        if not all(math.isfinite(float(v)) for v in values):
+            raise ValueError(self._diverged("the loss or the mutual information became NaN or inf"))
+        return record
+
+    def _advance_stage(self, record: dict, epochs: int) -> None:
+        self.stage_epochs += 1
+        if self.stage == len(self.modules):
+            return
+        mi = record["mi"][f"module {self.stage + 1}"]
+        if mi > self.best + self.min_delta:
+            self.best, self.stale = mi, 0
+        else:
+            self.stale += 1
+        if self.stale >= self.patience or self.stage_epochs >= epochs:
+            self.stage += 1
+            self.stage_epochs, self.best, self.stale = 0, -math.inf, 0
+
+    def fit(self, data, epochs: int, *, eval_sets: dict | None = None, checkpoint=None, eval_every: int = 1,
+            stop_after: int | None = None):  # fmt: skip
+        """Train; a resumed trainer continues where it stopped (the torch ``MOLE.fit``).
+
+        Parameters
+        ----------
+        data : (x, y) arrays, a list of (input, labels) batches, or a callable ``f(rng) -> batches``
+        epochs : int
+            Asynchronous: epochs of all modules and the head together (then ``head_epochs`` of the head alone).
+            Sequential: the most epochs per module, and for the head (``head_epochs`` when that is > 0).
+        eval_sets : dict name -> data, optional
+            Accuracy after every ``eval_every`` epochs in which the head trains, and at the end.
+        checkpoint : path, optional
+            Saved after every epoch (``np.savez``).
+        stop_after : int, optional
+            Return after this many epochs of this call.
+
+        Returns
+        -------
+        list of dict
+            :attr:`history`.
+        """
+        _check_int(epochs, "epochs", 1)
+        self.prepare(data)
+        start = self.epoch
+        while not self._done(epochs) and (stop_after is None or self.epoch - start < stop_after):
+            t0 = time.perf_counter()
+            batches = self._batches(data, train=True)
+            if self.schedule == "asynchronous" and self.epoch < epochs:
+                record = self._run_epoch(self._epoch_asynchronous, batches)
+            elif self.schedule == "asynchronous":
+                record = self._run_epoch(self._epoch_head, batches, f"epoch {self.epoch + 1} (head)")
+            else:
+                record = self._run_epoch(self._epoch_sequential, batches)
+                self._advance_stage(record, epochs)
+            self.epoch += 1
+            record["epoch"] = self.epoch
+            record["seconds"] = time.perf_counter() - t0
+            last = self._done(epochs)
+            if eval_sets and record["stage"] in ("all", "head") and (last or self.epoch % max(1, eval_every) == 0):
+                record["accuracy"] = {name: self.accuracy(d) for name, d in eval_sets.items()}
+            self.history.append(record)
+            if checkpoint is not None:
+                self.save(checkpoint)
+        return self.history
+
+    def done(self, epochs: int) -> bool:
+        """Whether :meth:`fit` with this ``epochs`` has nothing left to do."""
+        return self._done(epochs)
+
+    def _done(self, epochs: int) -> bool:
+        if self.schedule == "asynchronous":
+            return self.epoch >= epochs + self.head_epochs
+        return self.stage == len(self.modules) and self.stage_epochs >= (self.head_epochs or epochs)
+
+    # evaluation -----------------------------------------------------------------------------------------------------
+    def predict_logits(self, data) -> tuple[np.ndarray, np.ndarray]:
+        """Head outputs and labels over all batches of ``data`` (eval mode)."""
+        outs, ys = [], []
+        for inp, y in self._batches(data, train=False):
+            outs.append(self.head.forward(nn.represent(self._frozen_forward(inp, len(self.modules))), False))
+            ys.append(np.asarray(y, dtype=np.int64))
+        return np.concatenate(outs), np.concatenate(ys)
+
+    def accuracy(self, data) -> float:
+        """Fraction of correct predictions (labels < 0 are unlabelled and skipped)."""
+        logits, y = self.predict_logits(data)
+        keep = y >= 0
+        return float(np.mean(logits.argmax(1)[keep] == y[keep]))
+
+    def mutual_information(self, inp, y) -> list[float]:
+        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective."""
+        y = np.asarray(y, dtype=np.int64)
+        out, h = [], inp
+        for m, obj in zip(self.modules, self.objectives, strict=True):
+            h = m.forward(h, False)
+            out.append(obj(nn.represent(h), y))
+        return out
+
+    # checkpoints ----------------------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything needed to resume, as arrays (JSON strings for the generator state and the history)."""
+        state = {}
+        for k, m in enumerate(self.modules):
+            state.update({f"modules.{k}.{n}": v.copy() for n, v in m.state_dict().items()})
+        for k, obj in enumerate(self.objectives):
+            state.update({f"objectives.{k}.{n}": v.copy() for n, v in obj.state_dict().items()})
+        state.update({f"head.{n}": v for n, v in self.head.state_dict().items()})
+        for name, opt in self.optimizers.items():
+            state.update({f"optimizer.{name}.{n}": v for n, v in opt.state_dict().items()})
+        state["rng"] = np.array(json.dumps(self.rng.bit_generator.state))
+        counters = {"epoch": self.epoch, "stage": self.stage, "stage_epochs": self.stage_epochs, "stale": self.stale,
+                    "seed": self.seed}  # fmt: skip
+        state.update({k: np.array(v) for k, v in counters.items()})
+        state["best"] = np.array(self.best)
+        state["history"] = np.array(json.dumps(self.history))
+        return state
+
+    def load_state_dict(self, state) -> None:
+        def part(prefix):
+            return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+
+        for k, m in enumerate(self.modules):
+            m.load_state_dict(part(f"modules.{k}."))
+        for k, obj in enumerate(self.objectives):
+            obj.load_state_dict(part(f"objectives.{k}."))
+        self.head.load_state_dict(part("head."))
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(part(f"optimizer.{name}."))
+        self.rng.bit_generator.state = json.loads(str(state["rng"]))
+        self.epoch, self.stage = int(state["epoch"]), int(state["stage"])
+        self.stage_epochs, self.stale, self.seed = int(state["stage_epochs"]), int(state["stale"]), int(state["seed"])
+        self.best = float(state["best"])
+        self.history = json.loads(str(state["history"]))
+
+    def save(self, path) -> None:
+        """Write a checkpoint with ``np.savez`` (atomically: a temporary file is renamed)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        marker = json.dumps({"backend": "numpy", "class": type(self).__name__, "version": 1})
+        np.savez(tmp, **self.state_dict(), **{MARKER: np.array(marker)})
+        tmp.replace(path)
+
+    def load(self, path) -> None:
+        """Resume from a checkpoint of :meth:`save` (call :meth:`prepare` first; ``allow_pickle=False``).
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If ``path`` is not a NumPy pidlearn checkpoint, is corrupt, or does not match this trainer.
+        """
+        kind = checkpoint_kind(path)
+        if kind != "numpy":
+            raise wrong_backend(path, kind, "numpy")
+        if not self.optimizers:
+            raise RuntimeError("call prepare(data) before load(path): the lazy layers and optimisers need shapes")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                state = {k: data[k] for k in data.files}
+        except ValueError as exc:
+            raise not_a_checkpoint(path, str(exc)) from None
+        except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+            raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
+        marker = state.pop(MARKER, None)
+        try:
+            info = json.loads(str(marker)) if marker is not None else {}
+        except ValueError:
+            info = {}
+        if marker is None or info.get("class") != type(self).__name__:
+            raise not_a_checkpoint(path, f"its marker names {info or 'nothing'}, not a NumPy {type(self).__name__}")
+        try:
+            self.load_state_dict(state)
+        except (KeyError, ValueError, TypeError, IndexError) as exc:
+            detail = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise ValueError(
+                f"checkpoint {path} does not match this MOLE (another network or settings?): {detail}"
+            ) from None
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the experiments of pidlearn.backends.torch.mole_data, in NumPy
+DEFAULTS = {
+    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 256},
+    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 16},
+    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
+    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
+}
+
+
+def build_network(data_type: str, in_features: int, n_classes: int, hidden: int, *, seed=0):
+    """The modules and head of each data type (those of ``pidlearn.backends.torch.mole_data.build_network``)."""
+    rng = np.random.default_rng(seed)
+    if data_type == "vector":
+        mods = [
+            nn.Sequential(nn.Linear(in_features, hidden, seed=rng), nn.ReLU()),
+            nn.Sequential(nn.Linear(hidden, hidden, seed=rng), nn.ReLU()),
+        ]
+        return mods, nn.Linear(hidden, n_classes, seed=rng)
+    if data_type == "grid":
+        mods = [
+            nn.Sequential(nn.Conv2d(in_features, hidden, 5, padding=2, seed=rng), nn.ReLU(), nn.MaxPool2d(2)),
+            nn.Sequential(nn.Conv2d(hidden, 2 * hidden, 5, padding=2, seed=rng), nn.ReLU(), nn.MaxPool2d(2)),
+        ]
+        return mods, nn.Linear(2 * hidden * 7 * 7, n_classes, seed=rng)
+    if data_type == "node":
+        mods = [nn.GCNBlock(in_features, hidden, 0.5, seed=rng), nn.GCNBlock(hidden, hidden, 0.5, seed=rng)]
+        return mods, nn.Sequential(nn.Dropout(0.5, seed=rng), nn.Linear(hidden, n_classes, seed=rng))
+    if data_type == "graph":
+        mods = [nn.GINBlock(in_features, hidden, seed=rng), *(nn.GINBlock(hidden, hidden, seed=rng) for _ in "ab")]
+        return mods, nn.Sequential(nn.Dropout(0.5, seed=rng), nn.Linear(hidden, n_classes, seed=rng))
+    raise ValueError(f"data type must be one of {tuple(DEFAULTS)}, got {data_type!r}")
+
+
+def _images(path, train_size, flatten):
+    from pidlearn.idx import load_mnist
+
+    x_tr, y_tr = load_mnist(path, "train")
+    x_te, y_te = load_mnist(path, "test")
+    if train_size is not None:
+        x_tr, y_tr = x_tr[:train_size], y_tr[:train_size]
+    xt = x_tr.astype(np.float32) / 255.0
+    xe = x_te.astype(np.float32) / 255.0
+    mean, std = float(xt.mean()), float(xt.std(ddof=1))
+    shape = (-1, 28 * 28) if flatten else (-1, 1, 28, 28)
+    xt, xe = ((xt - mean) / std).reshape(shape), ((xe - mean) / std).reshape(shape)
+    return (xt, y_tr.astype(np.int64)), (xe, y_te.astype(np.int64))
+
+
+def _tu_loader(d, ids, batch_size, features):
+    node_ptr, edges, labels = d["node_ptr"], d["edges"], d["graph_labels"].astype(np.int64)
+    node_graph = np.repeat(np.arange(len(labels)), np.diff(node_ptr))
+
+    def collate(sel):
+        nodes = np.concatenate([np.arange(node_ptr[g], node_ptr[g + 1]) for g in sel])
+        new = np.full(node_ptr[-1], -1)
+        new[nodes] = np.arange(len(nodes))
+        keep = np.isin(node_graph[edges[0]], sel)
+        graph = np.repeat(np.arange(len(sel)), np.diff(node_ptr)[sel])
+        e = new[edges[:, keep]]
+        return nn.GraphBatch(features[nodes], e, graph=graph, n_graphs=len(sel)), labels[sel]
+
+    fixed = [collate(ids[k : k + batch_size]) for k in range(0, len(ids), batch_size)]
+
+    def batches(rng):
+        if rng is None:
+            return fixed
+        perm = ids[rng.permutation(len(ids))]
+        nb = max(1, len(ids) // batch_size)
+        return [collate(perm[k * batch_size : (k + 1) * batch_size]) for k in range(nb)]
+
+    return batches
+
+
+def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "asynchronous", objective="renyi",
+                   epochs: int | None = None, seed: int = 0, beta: float = 0.0, train_size: int | None = None,
+                   hidden: int | None = None, batch_size: int | None = None, lr: float | None = None,
+                   head_lr: float | None = None, head_epochs: int = 0, folds: int | None = None,
+                   checkpoint=None, progress: bool = False, **unsupported) -> dict:  # fmt: skip
+    """Train the NumPy MOLE on one dataset (the protocol of ``pidlearn.backends.torch.mole_data.run_experiment``).
+
+    Supports ``select="last"`` without a backprop baseline; returns the same keys (``test_accuracy``, ``history``,
+    ``seconds``, ...) plus ``"backend": "numpy"``.
+    """
+    bad = {k: v for k, v in unsupported.items() if v not in (None, False, "last", "sum", 0.1)}
+    if bad:
+        raise ValueError(f"the NumPy backend's MOLE does not support {sorted(bad)} (use --backend torch)")
+    path = _find(data_type, dataset, data)
+    cfg = dict(DEFAULTS[data_type])
+    for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):
+        if value is not None:
+            cfg[key] = value
+    epochs = int(epochs or cfg["epochs"])
+    _check_int(epochs, "epochs", 1)
+    result = {"backend": "numpy", "data_type": data_type, "dataset": dataset, "schedule": schedule,
+              "objective": objective if isinstance(objective, str) else type(objective).__name__, "epochs": epochs,
+              "seed": seed, "beta": beta, "head_epochs": head_epochs, "select": "last", "settings": cfg}  # fmt: skip
+    common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"],
+              "head_lr": cfg["head_lr"], "head_epochs": head_epochs, "beta": beta, "schedule": schedule,
+              "progress": progress}  # fmt: skip
+
+    def train_one(train, test, in_features, n_classes, s, ckpt):
+        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], seed=s)
+        mole = MOLE(mods, objective, head, n_classes=n_classes, seed=s, **common)
+        if ckpt is not None and Path(ckpt).exists():
+            mole.prepare(train)
+            mole.load(ckpt)
+        t0 = time.perf_counter()
+        mole.fit(train, epochs, checkpoint=ckpt)
+        return mole, {"test_accuracy": mole.accuracy(test), "seconds_mole": time.perf_counter() - t0,
+                      "epochs_run": mole.epoch}  # fmt: skip
+
+    t0 = time.perf_counter()
+    if data_type in ("vector", "grid"):
+        train, test = _images(path, train_size, data_type == "vector")
+        mole, res = train_one(train, test, train[0].shape[1], 10, seed, checkpoint)
+        result.update(res, n_train=len(train[1]), n_test=len(test[1]), n_val=0)
+    elif data_type == "node":
+        with np.load(path, allow_pickle=False) as d:
+            feats, labels = d["features"].astype(np.float32), d["labels"].astype(np.int64)
+            edges = d["edges"].astype(np.int64)
+            split = {k: d[f"{k}_idx"].astype(np.int64) for k in ("train", "val", "test")}
+        rows = feats.sum(1, keepdims=True)
+        g = nn.GraphBatch(feats / np.where(rows > 0, rows, 1.0), edges)
+        sets = {k: [(g.with_index(v), labels[v])] for k, v in split.items()}
+        mole, res = train_one(sets["train"], sets["test"], feats.shape[1], int(labels.max()) + 1, seed, checkpoint)
+        result.update(res, validation_accuracy=mole.accuracy(sets["val"]), n_train=len(split["train"]))
+        result.update(n_test=int((labels[split["test"]] >= 0).sum()), n_val=len(split["val"]))
+    else:
+        with np.load(path, allow_pickle=False) as d:
+            d = {k: d[k] for k in d.files}
+        labels = d["graph_labels"].astype(np.int64)
+        _, codes = np.unique(d["node_tags"], return_inverse=True)
+        features = np.eye(int(codes.max()) + 1, dtype=np.float32)[codes]
+        fold_ids = stratified_folds(labels, 10, seed)
+        n_folds = 10 if folds is None else _check_int(folds, "folds", 1)
+        per_fold = []
+        for f in range(min(n_folds, 10)):
+            train_ids = np.setdiff1d(np.arange(len(labels)), fold_ids[f])
+            train = _tu_loader(d, train_ids, cfg["batch_size"], features)
+            test = _tu_loader(d, fold_ids[f], cfg["batch_size"], features)
+            ckpt = None if checkpoint is None else Path(f"{checkpoint}.fold{f}")
+            mole, res = train_one(train, test, features.shape[1], int(labels.max()) + 1, seed + f, ckpt)
+            per_fold.append(res)
+        result["per_fold"] = per_fold
+        result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
+        result["test_accuracy"] = float(np.mean(result["fold_accuracy"]))
+        result["test_accuracy_std"] = float(np.std(result["fold_accuracy"]))
+        result["seconds_mole"] = sum(r["seconds_mole"] for r in per_fold)
+        result["folds"], result["n_graphs"] = len(per_fold), len(labels)
+    result["history"] = mole.history
+    result["epochs_run"] = mole.epoch
+    result["seconds"] = time.perf_counter() - t0
+    return result
+
+
+def stratified_folds(labels, n_folds: int = 10, seed: int = 0) -> list[np.ndarray]:
+    """Test indices of ``n_folds`` stratified folds (those of ``pidlearn.backends.torch.mole_data``)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(n_folds)]
+    start = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        for j, i in enumerate(idx):
+            folds[(start + j) % n_folds].append(int(i))
+        start = (start + len(idx)) % n_folds
+    return [np.sort(np.asarray(f, dtype=np.int64)) for f in folds]
+
+
+def _find(data_type: str, name: str, data) -> Path:
+    root = Path(data)
+    if not root.exists():
+        raise FileNotFoundError(f"data path {root} does not exist")
+    if data_type in ("vector", "grid"):
+        for c in (root, root / name):
+            if c.is_dir() and any(c.glob("train-images-idx3-ubyte*")):
+                return c
+        raise FileNotFoundError(f"no MNIST-layout IDX files for {name!r} in {root} or {root / name}")
+    sub = "planetoid" if data_type == "node" else "tu"
+    for c in (root, root / f"{name}.npz", root / sub / f"{name}.npz"):
+        if c.is_file() and c.suffix == ".npz" and (c == root or c.stem == name):
+            return c
+    raise FileNotFoundError(f"no {name}.npz in {root} or {root / sub}")
