@@ -64,6 +64,18 @@ def _check_file(path: Path) -> bytes:
     return head
 
 
+#: dtype kinds a table column may have: bool, integers, floats, text (bytes and str)
+_COLUMN_KINDS = "biufSU"
+
+
+def _check_column_dtype(path: Path, arr: np.ndarray, what: str) -> None:
+    if arr.dtype.kind not in _COLUMN_KINDS:
+        raise ValueError(
+            f"{path}: {what} has dtype {arr.dtype} ({'raw bytes' if arr.dtype.kind == 'V' else arr.dtype.kind}); a "
+            "table column must hold numbers, booleans or text: save it with one of those dtypes"
+        )
+
+
 def _read_npy(path: Path):
     try:
         arr = np.load(path, allow_pickle=False)
@@ -71,6 +83,7 @@ def _read_npy(path: Path):
         raise ValueError(f"{path} could not be read as a .npy array ({exc})") from None
     if not isinstance(arr, np.ndarray):
         raise ValueError(f"{path} is not a single .npy array")
+    _check_column_dtype(path, arr, "its array")
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -89,6 +102,8 @@ def _read_npz(path: Path):
         raise ValueError(f"{path} could not be read as an .npz archive ({exc})") from None
     if not cols:
         raise ValueError(f"{path} is an .npz archive without arrays")
+    for k, v in cols.items():
+        _check_column_dtype(path, v, f"array {k!r}")
     bad = [k for k, v in cols.items() if v.ndim != 1]
     if bad:
         raise ValueError(f"{path}: arrays {bad} are not 1-D; each array of an .npz table must be one column")

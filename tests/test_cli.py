@@ -377,3 +377,13 @@ def test_usage_errors_are_one_line_and_exit_2(capsys):
     assert err.count("\n") == 1 and err.startswith("pidlearn mi: error: unrecognized arguments: --bogus")
     assert main(["nope"]) == 2
     assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_npz_and_npy_of_raw_bytes_or_complex_are_refused(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "raw.npz", a=np.frombuffer(rng.bytes(64), dtype="V8"))
+    np.save(tmp_path / "cplx.npy", np.ones((4, 2), dtype=complex))
+    assert main(["mi", str(tmp_path / "raw.npz"), "--x", "a", "--y", "a"]) == 2
+    assert "array 'a' has dtype |V8 (raw bytes)" in capsys.readouterr().err
+    assert main(["mi", str(tmp_path / "cplx.npy"), "--x", "0", "--y", "1"]) == 2
+    assert "its array has dtype complex128" in capsys.readouterr().err
