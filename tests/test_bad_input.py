@@ -191,7 +191,7 @@ def test_numpy_trainer_given_torch_checkpoint(tmp_path):
 
 def test_torch_trainer_given_numpy_checkpoint(tmp_path):
     _numpy_trainer().save(tmp_path / "np.ckpt")
-    with pytest.raises(ValueError, match=r"written by the numpy backend.*numpy\.Trainer\.load"):
+    with pytest.raises(ValueError, match=r"written by the numpy backend.*pidlearn\.backends\.numpy \(Trainer\.load"):
         _torch_trainer().load(tmp_path / "np.ckpt")
 
 
