@@ -1,4 +1,4 @@
-"""The ``pidlearn mole`` subcommand: module-wise training by MI maximisation (needs the ``torch`` extra).
+"""The ``pidlearn mole`` subcommand: module-wise training by MI maximisation (torch, or ``--backend numpy``).
 
 ``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--schedule asynchronous|sequential]
 [--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E] [--select last|val] [--checkpoint PATH] [--baseline]
@@ -6,6 +6,10 @@
 of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
 and, with ``--baseline``, that of backprop on the same network from the same initial weights. With ``--json`` exactly
 one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ...).
+
+``--backend numpy`` trains the NumPy MOLE (:func:`pidlearn.backends.numpy.mole.run_experiment`, no torch imported)
+under the ``--threads`` limits of numba and BLAS, with the same flags and JSON keys (plus ``"backend": "numpy"``)
+except those it does not support (``--baseline``, ``--select val``), which it refuses; its checkpoints are ``.npz``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ def add_parser(subparsers) -> None:
     """Add the ``mole`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
         "mole",
-        help="MOLE: train a network module by module, each maximising I(T_k; Y) (MLP/CNN/GCN/GIN); needs torch",
+        help="MOLE: train a network module by module, each maximising I(T_k; Y) (MLP/CNN/GCN/GIN); torch or numpy",
         description=(
             "Train a network cut into modules, each maximising the mutual information between its output and the "
             "label (matrix-based Renyi, InfoNCE, or a PID goal of binary units), gradients isolated between modules, "
@@ -44,6 +48,12 @@ def add_parser(subparsers) -> None:
         required=True,
         metavar="DIR",
         help="the dataset (IDX folder or .npz), its parent folder, or the datasets root (planetoid/, tu/ inside)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "numpy"),
+        default="torch",
+        help="numpy: the NumPy MOLE, no torch (no --baseline, no --select val; checkpoints are .npz files)",
     )
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), default="asynchronous")
     p.add_argument(
@@ -68,7 +78,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--hidden", type=int, metavar="H", help="width (vector/node/graph) or first conv channels (grid)")
     p.add_argument("--folds", type=int, metavar="F", help="graph: run only the first F of the 10 folds")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads (torch; numpy: numba and BLAS); default 1")
     p.add_argument("--plot", metavar="FILE", help="save the plot of I(T_k; Y) per module over epochs")
     p.add_argument(
         "--checkpoint",
@@ -89,6 +99,10 @@ def add_parser(subparsers) -> None:
 
 
 def _check(args) -> None:
+    if getattr(args, "backend", "torch") == "numpy":
+        unsupported = [flag for flag, used in _NUMPY_UNSUPPORTED.items() if used(args)]
+        if unsupported:
+            raise ValueError(f"--backend numpy does not support {', '.join(unsupported)}; use --backend torch")
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     if args.head_epochs < 0:
@@ -107,42 +121,56 @@ def _check(args) -> None:
         raise ValueError("--checkpoint resumes runs with --select last only")
 
 
-def run(args) -> int:
-    """Run ``pidlearn mole``; returns the exit status (errors are raised for the caller to report)."""
-    _check(args)
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("pidlearn mole needs PyTorch: pip install 'pidlearn[torch]'") from None
-    from pidlearn.backends.torch.mole_data import find_dataset, run_experiment
+# options of the torch MOLE that the NumPy one lacks (refused before any data is read)
+_NUMPY_UNSUPPORTED = {
+    "--baseline": lambda a: a.baseline,
+    "--select val": lambda a: a.select != "last",
+}
 
-    find_dataset(args.data_type, args.dataset, args.data)  # fails early with a clear message
-    torch.set_num_threads(args.threads)
-    res = run_experiment(
-        args.data_type,
-        args.dataset,
-        args.data,
+
+def _experiment(args) -> dict:
+    """The result of the backend's ``run_experiment`` (under its thread limits), ``history`` included."""
+    kwargs = dict(
         schedule=args.schedule,
         objective=args.objective,
         epochs=args.epochs,
-        baseline=args.baseline,
         seed=args.seed,
         beta=args.beta,
         head_epochs=args.head_epochs,
         train_size=args.train_size,
         hidden=args.hidden,
         folds=args.folds,
-        select=args.select,
         checkpoint=args.checkpoint,
         progress=not args.json and sys.stderr.isatty(),
     )
+    if getattr(args, "backend", "torch") == "numpy":
+        from pidlearn._cli_train_numpy import _limits
+        from pidlearn.backends.numpy.mole import run_experiment
+
+        with _limits(args.threads):
+            return run_experiment(args.data_type, args.dataset, args.data, **kwargs)
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("pidlearn mole needs PyTorch (or --backend numpy): pip install 'pidlearn[torch]'") from None
+    from pidlearn.backends.torch.mole_data import find_dataset, run_experiment
+
+    find_dataset(args.data_type, args.dataset, args.data)  # fails early with a clear message
+    torch.set_num_threads(args.threads)
+    return run_experiment(args.data_type, args.dataset, args.data, baseline=args.baseline, select=args.select, **kwargs)
+
+
+def run(args) -> int:
+    """Run ``pidlearn mole``; returns the exit status (errors are raised for the caller to report)."""
+    _check(args)
+    res = _experiment(args)
     history = res.pop("history")
     plot = None
     if args.plot:
-        try:
-            from pidlearn.backends.torch.mole import plot_mi_history
+        from pidlearn._cli_train_common import plots
 
-            plot = str(plot_mi_history(history, args.plot))
+        try:
+            plot = str(plots().plot_mi_history(history, args.plot))
         except ImportError:
             plot = None
     mi_last = {}
@@ -153,10 +181,11 @@ def run(args) -> int:
         print(json.dumps(payload))
         return 0
     where = f"{args.dataset} ({args.data_type})"
+    backend = " (numpy backend)" if res.get("backend") == "numpy" else ""
     if args.data_type == "graph":
         where += f", {res['folds']}-fold mean"
     lines = [
-        f"MOLE on {where}: {args.objective} objective, {args.schedule} schedule, {res['epochs']} epochs, "
+        f"MOLE{backend} on {where}: {args.objective} objective, {args.schedule} schedule, {res['epochs']} epochs, "
         f"seed {args.seed}",
         f"test accuracy MOLE:     {100 * res['test_accuracy']:.2f} %",
     ]

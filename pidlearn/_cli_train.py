@@ -1,26 +1,27 @@
-"""The ``pidlearn train`` subcommand: train infomorphic networks (needs the ``torch`` extra).
+"""The ``pidlearn train`` subcommand: train infomorphic networks (torch backend, or ``--backend numpy`` without torch).
 
-``pidlearn train [--task supervised|unsupervised|memory] [--data DIR] [--hidden N] [--goal PRESET] [--epochs E]
-[--authors-setup] [--json]``. Without ``--data`` it trains on the MNIST subset shipped with pidlearn (6000 training,
-1000 test images); ``--data`` names a folder of MNIST-layout IDX files (MNIST or Fashion-MNIST): then the first
-48 000 training images train, the other 12 000 validate and the 10 000 test images test. Prints the test accuracy
-(memory: the recall capacity) and the mean atoms per layer, and saves a plot of atoms and accuracy over epochs. With
-``--json`` exactly one JSON object is printed on stdout.
+``pidlearn train [--task supervised|unsupervised|memory] [--backend torch|numpy] [--data DIR] [--hidden N]
+[--goal PRESET] [--epochs E] [--authors-setup] [--json]``. Without ``--data`` it trains on the MNIST subset shipped
+with pidlearn (6000 training, 1000 test images); ``--data`` names a folder of MNIST-layout IDX files (MNIST or
+Fashion-MNIST): then the first 48 000 training images train, the other 12 000 validate and the 10 000 test images
+test. Prints the test accuracy (memory: the recall capacity) and the mean atoms per layer, and saves a plot of atoms
+and accuracy over epochs. With ``--json`` exactly one JSON object is printed on stdout. ``--backend numpy``
+(:mod:`pidlearn._cli_train_numpy`) runs every task with the NumPy backend: same flags and JSON keys, plus
+``"backend": "numpy"``.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 
 # shared with the numpy front end (pidlearn._cli_train_numpy); re-exported under their old names here
 from pidlearn._cli_train_common import (
-    _DEFAULT_GOAL,
     _atom_lines,  # noqa: F401  (re-export)
     _load,
     _plot,  # noqa: F401  (re-export)
-    _resume,
+    fit_memory,
     fit_supervised,
+    fit_unsupervised,
     report,
 )
 
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> None:
     """Add the ``train`` subcommand to an argparse subparsers object."""
     p = subparsers.add_parser(
         "train",
-        help="train infomorphic neurons (supervised MNIST, unsupervised codes, associative memory); needs torch",
+        help="train infomorphic neurons (supervised MNIST, unsupervised codes, associative memory); torch or numpy",
         description=(
             "Train a network of infomorphic neurons, each maximising a weighted sum of PID atoms of its output with "
             "its inputs. supervised: image classification with label context (test accuracy); unsupervised: codes "
@@ -41,7 +42,10 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--task", choices=("supervised", "unsupervised", "memory"), default="supervised")
     p.add_argument(
-        "--backend", choices=("torch", "numpy"), default="torch", help="numpy: analytic local rule, no torch"
+        "--backend",
+        choices=("torch", "numpy"),
+        default="torch",
+        help="numpy: analytic local rule, no torch (every task; checkpoints are .npz files)",
     )
     p.add_argument("--data", metavar="DIR", help="folder of MNIST-layout IDX files (default: the bundled subset)")
     p.add_argument(
@@ -73,7 +77,7 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument("--batch-size", type=int, default=1024, help="batch size (default 1024)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    p.add_argument("--threads", type=int, default=1, help="threads (torch; numpy: numba and BLAS); default 1")
     p.add_argument(
         "--plot",
         default="pidlearn_train.png",
@@ -136,90 +140,13 @@ def _unsupervised(args, torch):
     from pidlearn.backends.torch.unsupervised import UnsupervisedTrainer, linear_probe, random_projection_codes
 
     sets, source = _load(args)
-    data = _tensors(sets)
-    x, y = data["train"]
-    xt, yt = data["test"]
-    goal = args.goal or _DEFAULT_GOAL["unsupervised"]
-    trainer = UnsupervisedTrainer(
-        x.shape[1],
-        args.hidden,
-        goal=goal,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        progress=not args.json and sys.stderr.isatty(),
-    )
-    _resume(trainer, args.checkpoint)
-    epochs = args.epochs or 10
-    trainer.fit(x, epochs, checkpoint=args.checkpoint)
-    acc = linear_probe(trainer.codes(x), y, trainer.codes(xt), yt, seed=args.seed)
-    acc_rp = linear_probe(
-        random_projection_codes(x, args.hidden, args.seed),
-        y,
-        random_projection_codes(xt, args.hidden, args.seed),
-        yt,
-        seed=args.seed,
-    )
-    for h in trainer.history:
-        h["accuracy"] = {}
-    trainer.history[-1]["accuracy"] = {"probe (test)": acc, "random projection probe (test)": acc_rp}
-    payload = {
-        "task": "unsupervised",
-        "data": source,
-        "hidden": args.hidden,
-        "goal": goal,
-        "test_accuracy": acc,
-        "random_projection_accuracy": acc_rp,
-        "atoms": trainer.history[-1]["atoms"],
-    }
-    head = (
-        f"unsupervised, {source}: {args.hidden} neurons ({goal}), {epochs} epochs\n"
-        f"linear probe on the frozen codes: test accuracy {100 * acc:.2f} % "
-        f"(random projection of the same size: {100 * acc_rp:.2f} %)"
-    )
-    return payload, head, trainer.history, epochs
+    return fit_unsupervised(args, _tensors(sets), source, UnsupervisedTrainer, linear_probe, random_projection_codes)
 
 
 def _memory(args, torch):
     from pidlearn.backends.torch.memory import recall_capacity
 
-    n = args.hidden
-    counts = sorted({max(1, round(f * n)) for f in (0.05, 0.1, 0.14, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.6, 2.0)})
-    setup = dict(input_weight=2.3, binning="fixed", n_bins=60) if args.authors_setup else {}
-    epochs = args.epochs or (1000 if args.authors_setup else 100)
-    res = recall_capacity(n, counts, epochs=epochs, seed=args.seed, **setup)
-    payload = {
-        "task": "memory",
-        "hidden": n,
-        "goal": args.goal or "memory",
-        "setup": "authors" if args.authors_setup else "default",
-        "capacity": res["capacity"],
-        "hopfield_capacity": res["hopfield_capacity"],
-        "min_fraction": res["min_fraction"],
-        "recall": [{k: r[k] for k in ("patterns", "recalled", "hopfield_recalled")} for r in res["rows"]],
-        "atoms": {f"P={r['patterns']}": r["atoms"] for r in res["rows"]},
-    }
-    lines = [
-        f"memory: {n} neurons, random patterns, {epochs} full-batch steps each"
-        + (" (authors' setup: receptive weight 2.3, 60 fixed bins)" if args.authors_setup else "")
-        + "; recalled = fixed point with cosine >= 0.95 from the clean cue",
-        f"{'patterns':>9} {'infomorphic':>12} {'Hopfield':>9}",
-    ]
-    lines += [
-        f"{r['patterns']:>9} {100 * r['recalled']:>11.0f}% {100 * r['hopfield_recalled']:>8.0f}%" for r in res["rows"]
-    ]
-    lines.append(
-        f"capacity (largest P with >= {100 * res['min_fraction']:.0f} % recalled, per neuron): "
-        f"infomorphic {res['capacity']:.2f} N, Hopfield {res['hopfield_capacity']:.2f} N"
-    )
-    history = [
-        {
-            "epoch": r["patterns"],
-            "accuracy": {"infomorphic": r["recalled"], "Hopfield": r["hopfield_recalled"]},
-            "atoms": {"memory": r["atoms"]},
-        }
-        for r in res["rows"]
-    ]
-    return payload, "\n".join(lines), history, epochs
+    return fit_memory(args, recall_capacity)
 
 
 def run(args) -> int:

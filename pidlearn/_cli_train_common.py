@@ -1,6 +1,7 @@
 """Helpers of ``pidlearn train`` shared by both backends' front ends (:mod:`pidlearn._cli_train`, torch, and
-:mod:`pidlearn._cli_train_numpy`, numpy): the data sets, goals and checkpoints of the supervised task, the plot and
-the printed result. Part of the CLI layer: it imports the backends only inside functions, and no backend imports it.
+:mod:`pidlearn._cli_train_numpy`, numpy): the data sets, goals and checkpoints, the three tasks given a backend's
+classes and functions, the plot and the printed result. Part of the CLI layer: it imports the backends only inside
+functions, and no backend imports it. Nothing here imports torch unless the torch backend is already loaded.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["DEFAULT_GOAL", "fit_supervised", "load_sets", "report"]
+__all__ = ["DEFAULT_GOAL", "fit_memory", "fit_supervised", "fit_unsupervised", "load_sets", "plots", "report"]
 
 DEFAULT_GOAL = {"supervised": "trivariate_optimised", "unsupervised": "lateral_heuristic", "memory": "memory"}
 _DEFAULT_GOAL = DEFAULT_GOAL
@@ -92,6 +93,118 @@ def fit_supervised(args, data: dict, source: str, make_network, trainer_cls, bac
     return payload, head, trainer.history, trainer.epoch
 
 
+def _tagged(task: str, backend: str | None) -> dict:
+    return {"task": task, **({"backend": backend} if backend else {})}
+
+
+def _named(task: str, backend: str | None) -> str:
+    return task if backend is None else f"{task} ({backend} backend)"
+
+
+def fit_unsupervised(
+    args, data: dict, source: str, trainer_cls, linear_probe, random_projection_codes, backend: str | None = None
+):
+    """The unsupervised task on either backend: train the layer (with checkpoints), probe its codes and a random
+    projection of the same size.
+
+    ``data`` maps "train" and "test" to standardised ``(x, y)`` of the backend's array type; ``trainer_cls``,
+    ``linear_probe`` and ``random_projection_codes`` are the backend's (same API in both). Returns the JSON payload,
+    the text head, the history and the number of epochs.
+    """
+    x, y = data["train"]
+    xt, yt = data["test"]
+    goal = args.goal or DEFAULT_GOAL["unsupervised"]
+    trainer = trainer_cls(
+        x.shape[1],
+        args.hidden,
+        goal=goal,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        progress=not args.json and sys.stderr.isatty(),
+    )
+    _resume(trainer, args.checkpoint)
+    epochs = args.epochs or 10
+    trainer.fit(x, epochs, checkpoint=args.checkpoint)
+    acc = linear_probe(trainer.codes(x), y, trainer.codes(xt), yt, seed=args.seed)
+    acc_rp = linear_probe(
+        random_projection_codes(x, args.hidden, args.seed),
+        y,
+        random_projection_codes(xt, args.hidden, args.seed),
+        yt,
+        seed=args.seed,
+    )
+    for h in trainer.history:
+        h["accuracy"] = {}
+    trainer.history[-1]["accuracy"] = {"probe (test)": acc, "random projection probe (test)": acc_rp}
+    payload = {
+        **_tagged("unsupervised", backend),
+        "data": source,
+        "hidden": args.hidden,
+        "goal": goal,
+        "test_accuracy": acc,
+        "random_projection_accuracy": acc_rp,
+        "atoms": trainer.history[-1]["atoms"],
+    }
+    head = (
+        f"{_named('unsupervised', backend)}, {source}: {args.hidden} neurons ({goal}), {epochs} epochs\n"
+        f"linear probe on the frozen codes: test accuracy {100 * acc:.2f} % "
+        f"(random projection of the same size: {100 * acc_rp:.2f} %)"
+    )
+    return payload, head, trainer.history, epochs
+
+
+def fit_memory(args, recall_capacity, backend: str | None = None):
+    """The memory task on either backend: ``recall_capacity`` (the backend's) over pattern counts 0.05 N ... 2 N.
+
+    Returns the JSON payload, the text head, the history (one record per pattern count) and the number of steps.
+    """
+    n = args.hidden
+    counts = sorted({max(1, round(f * n)) for f in (0.05, 0.1, 0.14, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.6, 2.0)})
+    setup = dict(input_weight=2.3, binning="fixed", n_bins=60) if args.authors_setup else {}
+    epochs = args.epochs or (1000 if args.authors_setup else 100)
+    res = recall_capacity(n, counts, epochs=epochs, seed=args.seed, **setup)
+    payload = {
+        **_tagged("memory", backend),
+        "hidden": n,
+        "goal": args.goal or "memory",
+        "setup": "authors" if args.authors_setup else "default",
+        "capacity": res["capacity"],
+        "hopfield_capacity": res["hopfield_capacity"],
+        "min_fraction": res["min_fraction"],
+        "recall": [{k: r[k] for k in ("patterns", "recalled", "hopfield_recalled")} for r in res["rows"]],
+        "atoms": {f"P={r['patterns']}": r["atoms"] for r in res["rows"]},
+    }
+    lines = [
+        f"{_named('memory', backend)}: {n} neurons, random patterns, {epochs} full-batch steps each"
+        + (" (authors' setup: receptive weight 2.3, 60 fixed bins)" if args.authors_setup else "")
+        + "; recalled = fixed point with cosine >= 0.95 from the clean cue",
+        f"{'patterns':>9} {'infomorphic':>12} {'Hopfield':>9}",
+    ]
+    lines += [
+        f"{r['patterns']:>9} {100 * r['recalled']:>11.0f}% {100 * r['hopfield_recalled']:>8.0f}%" for r in res["rows"]
+    ]
+    lines.append(
+        f"capacity (largest P with >= {100 * res['min_fraction']:.0f} % recalled, per neuron): "
+        f"infomorphic {res['capacity']:.2f} N, Hopfield {res['hopfield_capacity']:.2f} N"
+    )
+    history = [
+        {
+            "epoch": r["patterns"],
+            "accuracy": {"infomorphic": r["recalled"], "Hopfield": r["hopfield_recalled"]},
+            "atoms": {"memory": r["atoms"]},
+        }
+        for r in res["rows"]
+    ]
+    return payload, "\n".join(lines), history, epochs
+
+
+def plots():
+    """The module of the training plots, :mod:`pidlearn.backends.plots` (matplotlib only, no torch)."""
+    from pidlearn.backends import plots as module
+
+    return module
+
+
 def _atom_lines(atoms: dict) -> list[str]:
     lines = ["mean atoms per neuron (bits):"]
     for layer, values in atoms.items():
@@ -101,10 +214,8 @@ def _atom_lines(atoms: dict) -> list[str]:
 
 def _plot(history, path, task):
     try:
-        from pidlearn.backends.torch.train import plot_history
-
         return str(
-            plot_history(
+            plots().plot_history(
                 history,
                 path,
                 xlabel="patterns stored" if task == "memory" else "epoch",

@@ -237,9 +237,7 @@ def test_cli_numpy_backend_text_output_and_errors(capsys):
                "--plot", "none"])  # fmt: skip
     out = capsys.readouterr().out
     assert rc == 0 and "numpy backend" in out and "test accuracy after 1 epochs" in out and "hidden:" in out
-    rc = main(["train", "--backend", "numpy", "--task", "memory", "--plot", "none", "--json"])
-    res = json.loads(capsys.readouterr().out)
-    assert rc == 2 and "--backend numpy trains the supervised networks only" in res["error"]
+    # --task unsupervised and memory with --backend numpy: tests/test_cli_backends.py
 
 
 # ------------------------------------------------------------------------------------------- bad input

@@ -651,6 +651,7 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
         with np.load(path, allow_pickle=False) as d:
             d = {k: d[k] for k in d.files}
         labels = d["graph_labels"].astype(np.int64)
+        result["pool"] = "sum"  # the graph read-out (the torch backend reports it too)
         _, codes = np.unique(d["node_tags"], return_inverse=True)
         features = np.eye(int(codes.max()) + 1, dtype=np.float32)[codes]
         fold_ids = stratified_folds(labels, 10, seed)

@@ -90,7 +90,7 @@ class Layer:
         """Set parameters and buffers in place (optimisers holding the arrays stay attached); extra keys ignored."""
         for k, v in {**self.params, **self.buffers}.items():
             if k not in state:
-                if strict:
+                if strict and not k.endswith(_RNG_STATE):  # generator states are ours alone (torch has none)
                     raise KeyError(f"state lacks {k!r}")
                 continue
             arr = np.asarray(state[k])
@@ -102,7 +102,8 @@ class Layer:
         """Cast every parameter and buffer (e.g. ``np.float64`` for gradient checks); returns ``self``."""
         for d in (self.params, self.buffers):
             for k in d:
-                d[k] = d[k].astype(dtype)
+                if d[k].dtype.kind == "f":  # not the integer generator states
+                    d[k] = d[k].astype(dtype)
         return self
 
     @property
@@ -175,20 +176,53 @@ class Flatten(Layer):
         return g.reshape(self._shape) if need_input else None
 
 
+#: Buffer name of a layer's random-generator state (saved with the checkpoint, so that a resumed run draws the
+#: same dropout masks as an uninterrupted one).
+_RNG_STATE = "rng_state"
+
+
+def _pack_state(rng: np.random.Generator, out: np.ndarray) -> None:
+    """Write a PCG64 generator's state into ``out`` (uint64[6]): state and increment as two words each, then the
+    cached 32-bit flag and value."""
+    st = rng.bit_generator.state
+    mask = (1 << 64) - 1
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    out[:] = [s >> 64, s & mask, inc >> 64, inc & mask, st["has_uint32"], st["uinteger"]]
+
+
+def _unpack_state(rng: np.random.Generator, packed: np.ndarray) -> None:
+    w = [int(v) for v in packed]
+    rng.bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": (w[0] << 64) | w[1], "inc": (w[2] << 64) | w[3]},
+        "has_uint32": w[4],
+        "uinteger": w[5],
+    }
+
+
 class Dropout(Layer):
-    """Inverted dropout (train mode only), drawn from the layer's own generator."""
+    """Inverted dropout (train mode only), drawn from the layer's own generator, whose state is a buffer
+    (``rng_state``): it travels with :meth:`state_dict`, so a resumed run draws the masks an uninterrupted one would."""
 
     def __init__(self, p: float = 0.5, *, seed=None):
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"dropout probability must lie in [0, 1), got {p}")
-        self.p, self.rng = float(p), _rng(seed)
+        self.p, self.rng = float(p), np.random.Generator(np.random.PCG64(_rng(seed).bit_generator.random_raw()))
+        self.buffers[_RNG_STATE] = np.zeros(6, dtype=np.uint64)
+        _pack_state(self.rng, self.buffers[_RNG_STATE])
+        self._packed = self.buffers[_RNG_STATE].copy()
 
     def forward(self, x, train: bool = True):
         if not train or self.p == 0:
             self._scale = None
             return x
+        buf = self.buffers[_RNG_STATE]
+        if not np.array_equal(buf, self._packed):  # a state was loaded into the buffer: continue from it
+            _unpack_state(self.rng, buf)
         self._scale = (self.rng.random(x.shape) >= self.p).astype(x.dtype) / np.asarray(1.0 - self.p, x.dtype)
+        _pack_state(self.rng, buf)
+        self._packed = buf.copy()
         return x * self._scale
 
     def backward(self, g, need_input: bool = True):
@@ -592,7 +626,7 @@ class GCNBlock(_GraphBlock):
         self._collect()
 
     def _parts(self):
-        return [("conv", self.conv)]
+        return [("conv", self.conv), ("dropout", self.dropout)]  # the dropout's generator state is a buffer
 
     def forward(self, g: GraphBatch, train: bool = True) -> GraphBatch:
         h = self.conv.forward_graph(self.dropout.forward(g.x, train), g)
@@ -620,7 +654,7 @@ class GINBlock(_GraphBlock):
         self._collect()
 
     def _parts(self):
-        return [("conv", self.conv), ("norm", self.norm)]
+        return [("conv", self.conv), ("norm", self.norm), ("dropout", self.dropout)]
 
     def forward(self, g: GraphBatch, train: bool = True) -> GraphBatch:
         h = self.conv.forward_graph(g.x, g, train)

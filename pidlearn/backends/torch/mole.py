@@ -31,7 +31,7 @@ The β terms always use the Rényi estimator with Gaussian kernels on both sides
 Layout: the estimators live in :mod:`pidlearn.backends.torch.functional`, the objectives in
 :mod:`pidlearn.backends.torch.objectives`, the shared stack trainer in :mod:`pidlearn.backends.torch._stack`, the
 :class:`Backprop` baseline in :mod:`pidlearn.backends.torch.backprop` and :func:`plot_mi_history` in
-:mod:`pidlearn.backends.torch.plots`; this module holds :class:`MOLE` and re-exports all of them.
+:mod:`pidlearn.backends.plots`; this module holds :class:`MOLE` and re-exports all of them.
 
 References
 ----------
@@ -56,6 +56,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends.plots import plot_mi_history
 
 # re-exported: these names were defined here before the split (``mole.RenyiMI``, ``mole.renyi_entropy``, ...)
 from pidlearn.backends.torch._stack import _StackTrainer
@@ -80,7 +81,6 @@ from pidlearn.backends.torch.objectives import (
     _represent,
     make_objective,
 )
-from pidlearn.backends.torch.plots import plot_mi_history
 
 __all__ = [
     "MOLE",

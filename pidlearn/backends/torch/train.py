@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from pidlearn.backends._trainer import LayeredTrainer
+from pidlearn.backends.plots import plot_history  # re-exported: the plots are shared by both backends
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.layers import InfomorphicLayer
-from pidlearn.backends.torch.plots import plot_history  # re-exported: it lives beside the other torch plots
 from pidlearn.goals import RESIDUAL, preset
 
 __all__ = ["InfomorphicNetwork", "Trainer", "plot_history", "standardise"]
