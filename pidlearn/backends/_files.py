@@ -11,10 +11,23 @@ JSON array ``_pidlearn`` (NumPy); files without it (older pidlearn) are read as 
 
 from __future__ import annotations
 
+import json
 import zipfile
 from pathlib import Path
 
-__all__ = ["LOADERS", "MARKER", "checkpoint_kind", "checkpoint_path", "corrupt", "not_a_checkpoint", "wrong_backend"]
+import numpy as np
+
+__all__ = [
+    "LOADERS",
+    "MARKER",
+    "checkpoint_kind",
+    "checkpoint_path",
+    "corrupt",
+    "load_npz_checkpoint",
+    "not_a_checkpoint",
+    "save_npz_checkpoint",
+    "wrong_backend",
+]
 
 #: Key of the marker in a checkpoint's state.
 MARKER = "_pidlearn"
@@ -80,3 +93,60 @@ def wrong_backend(path, kind: str, expected: str) -> ValueError:
     return ValueError(
         f"checkpoint {path} was written by the {kind} backend, not the {expected} one; load it with {LOADERS[kind]}"
     )
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the NumPy backend's checkpoints (every trainer of it writes and reads them here)
+def save_npz_checkpoint(path, owner) -> None:
+    """Write ``owner.state_dict()`` with ``np.savez`` and the marker ``{"backend": "numpy", "class": ...}``,
+    atomically (a temporary file is renamed over ``path``; no pickle)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    marker = json.dumps({"backend": "numpy", "class": type(owner).__name__, "version": 1})
+    np.savez(tmp, **owner.state_dict(), **{MARKER: np.array(marker)})
+    tmp.replace(path)
+
+
+def load_npz_checkpoint(path, owner, *, require_marker: bool = False) -> None:
+    """Read a checkpoint of :func:`save_npz_checkpoint` (``allow_pickle=False``) into ``owner.load_state_dict``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If ``path`` is a directory, empty, truncated or corrupt, not a pidlearn checkpoint (or has no marker while
+        ``require_marker``), written by the torch backend or by another class, or does not match ``owner``.
+    """
+    kind = checkpoint_kind(path)
+    if kind != "numpy":
+        raise wrong_backend(path, kind, "numpy")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            state = {k: data[k] for k in data.files}
+    except ValueError as exc:  # object arrays (allow_pickle=False) or a malformed .npy header
+        raise not_a_checkpoint(path, str(exc)) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
+    name = type(owner).__name__
+    marker = state.pop(MARKER, None)
+    if marker is None:
+        if require_marker:
+            raise not_a_checkpoint(path, f"it carries no pidlearn marker, as a NumPy {name} writes")
+    else:
+        try:
+            info = json.loads(str(marker))
+            backend, cls = info.get("backend"), info.get("class")
+        except (ValueError, AttributeError):
+            backend = cls = None
+        if backend != "numpy":
+            raise not_a_checkpoint(path, f"its marker names backend {backend!r}")
+        if cls not in (None, name):
+            raise ValueError(f"checkpoint {path} was written by a {cls}, not a {name}; load it with {cls}.load")
+    try:
+        owner.load_state_dict(state)
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        detail = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(
+            f"checkpoint {path} does not match this {name} (a checkpoint of another network or settings?): {detail}"
+        ) from None

@@ -31,13 +31,12 @@ import json
 import math
 import numbers
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from pidlearn._progress import progress_bar
-from pidlearn.backends._files import MARKER, checkpoint_kind, corrupt, not_a_checkpoint, wrong_backend
+from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
 from pidlearn.backends.numpy import nn
 from pidlearn.backends.numpy.mole_objectives import OBJECTIVES, Objective, RenyiMI, make_objective
 from pidlearn.backends.numpy.train import Adam
@@ -474,12 +473,8 @@ class MOLE:
         self.history = json.loads(str(state["history"]))
 
     def save(self, path) -> None:
-        """Write a checkpoint with ``np.savez`` (atomically: a temporary file is renamed)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        marker = json.dumps({"backend": "numpy", "class": type(self).__name__, "version": 1})
-        np.savez(tmp, **self.state_dict(), **{MARKER: np.array(marker)})
-        tmp.replace(path)
+        """Write a checkpoint with ``np.savez`` (atomically: a temporary file is renamed; no pickle)."""
+        save_npz_checkpoint(path, self)
 
     def load(self, path) -> None:
         """Resume from a checkpoint of :meth:`save` (call :meth:`prepare` first; ``allow_pickle=False``).
@@ -491,32 +486,9 @@ class MOLE:
         ValueError
             If ``path`` is not a NumPy pidlearn checkpoint, is corrupt, or does not match this trainer.
         """
-        kind = checkpoint_kind(path)
-        if kind != "numpy":
-            raise wrong_backend(path, kind, "numpy")
         if not self.optimizers:
             raise RuntimeError("call prepare(data) before load(path): the lazy layers and optimisers need shapes")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                state = {k: data[k] for k in data.files}
-        except ValueError as exc:
-            raise not_a_checkpoint(path, str(exc)) from None
-        except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
-        marker = state.pop(MARKER, None)
-        try:
-            info = json.loads(str(marker)) if marker is not None else {}
-        except ValueError:
-            info = {}
-        if marker is None or info.get("class") != type(self).__name__:
-            raise not_a_checkpoint(path, f"its marker names {info or 'nothing'}, not a NumPy {type(self).__name__}")
-        try:
-            self.load_state_dict(state)
-        except (KeyError, ValueError, TypeError, IndexError) as exc:
-            detail = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(
-                f"checkpoint {path} does not match this MOLE (another network or settings?): {detail}"
-            ) from None
+        load_npz_checkpoint(path, self, require_marker=True)
 
 
 # ------------------------------------------------------------------------------------------------------------------

@@ -31,13 +31,11 @@ from __future__ import annotations
 
 import json
 import time
-import zipfile
-from pathlib import Path
 
 import numpy as np
 
 from pidlearn._progress import progress_bar
-from pidlearn.backends._files import MARKER, checkpoint_kind, corrupt, not_a_checkpoint, wrong_backend
+from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
 from pidlearn.backends._settings import check_finite_number, check_int
 from pidlearn.backends.numpy.local_rule import atom_names
 from pidlearn.backends.numpy.neurons import InfomorphicLayer
@@ -209,11 +207,7 @@ class UnsupervisedTrainer:
 
     def save(self, path) -> None:
         """Write a checkpoint with ``np.savez`` (atomically: a temporary file is renamed; no pickle)."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        marker = json.dumps({"backend": "numpy", "class": type(self).__name__, "version": 1})
-        np.savez(tmp, **self.state_dict(), **{MARKER: np.array(marker)})
-        tmp.replace(path)
+        save_npz_checkpoint(path, self)
 
     def load(self, path) -> None:
         """Resume from a checkpoint written by :meth:`save` (``np.load(..., allow_pickle=False)``).
@@ -226,38 +220,7 @@ class UnsupervisedTrainer:
             If ``path`` is a directory, empty, truncated or corrupt, not a pidlearn checkpoint, written by the torch
             backend or by another trainer class, or does not match this trainer's layer.
         """
-        kind = checkpoint_kind(path)
-        if kind != "numpy":
-            raise wrong_backend(path, kind, "numpy")
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                state = {k: data[k] for k in data.files}
-        except ValueError as exc:  # object arrays (allow_pickle=False) or a malformed .npy header
-            raise not_a_checkpoint(path, str(exc)) from None
-        except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-            raise corrupt(path, f"{type(exc).__name__}: {exc}") from None
-        marker = state.pop(MARKER, None)
-        if marker is not None:
-            try:
-                info = json.loads(str(marker))
-                backend, owner = info.get("backend"), info.get("class")
-            except (ValueError, AttributeError):
-                backend = owner = None
-            if backend != "numpy":
-                raise not_a_checkpoint(path, f"its marker names backend {backend!r}")
-            if owner not in (None, type(self).__name__):
-                raise ValueError(
-                    f"checkpoint {path} was written by a {owner}, not a {type(self).__name__}; load it with "
-                    f"{owner}.load"
-                )
-        try:
-            self.load_state_dict(state)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
-            detail = f"missing entry {exc}" if isinstance(exc, KeyError) else str(exc)
-            raise ValueError(
-                f"checkpoint {path} does not match this {type(self).__name__} (a checkpoint of another network or "
-                f"settings?): {detail}"
-            ) from None
+        load_npz_checkpoint(path, self)
 
 
 def random_projection_codes(x, n_codes: int, seed: int = 0) -> np.ndarray:
