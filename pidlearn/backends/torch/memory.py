@@ -38,6 +38,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from pidlearn.backends._capacity import capacity_sweep
 from pidlearn.backends._settings import check_finite_number, check_memory
 from pidlearn.backends.torch.activations import firing_probability
 from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
@@ -234,42 +235,26 @@ def recall_capacity(
     ``binning`` and ``n_bins`` go to :class:`InfomorphicMemory`; the authors' setup is ``input_weight=2.3,
     binning="fixed", n_bins=60`` (with ``epochs=1000``: about 1.6 N).
     """
-    if init not in ("hebbian", "random"):
-        raise ValueError(f"init must be 'hebbian' or 'random', got {init!r}")
-    rows = []
-    for p in pattern_counts:
-        patterns = random_patterns(int(p), n_neurons, seed=seed + int(p))
+
+    def new_memory():
         torch.manual_seed(seed)
-        mem = InfomorphicMemory(n_neurons, input_weight=input_weight, binning=binning, n_bins=n_bins)
-        if init == "hebbian":
-            mem.hebbian_init_(patterns)
-        hist = mem.fit(patterns, epochs=epochs, lr=lr)
-        ok = recall(mem.step, patterns, noise=noise, seed=seed)
-        w = hopfield_weights(patterns)
-        ok_h = recall(lambda s, w=w: torch.where(s @ w.T >= 0, 1.0, -1.0), patterns, noise=noise, seed=seed)
-        rows.append(
-            {
-                "patterns": int(p),
-                "recalled": float(ok.float().mean()),
-                "hopfield_recalled": float(ok_h.float().mean()),
-                "atoms": hist[-1]["atoms"],
-            }
-        )
+        return InfomorphicMemory(n_neurons, input_weight=input_weight, binning=binning, n_bins=n_bins)
 
-    def cap(key):
-        good = [r["patterns"] for r in rows if r[key] >= min_fraction]
-        return max(good) / n_neurons if good else 0.0
-
-    return {
-        "n_neurons": n_neurons,
-        "rows": rows,
-        "capacity": cap("recalled"),
-        "hopfield_capacity": cap("hopfield_recalled"),
-        "min_fraction": min_fraction,
-        "epochs": epochs,
-        "noise": noise,
-        "init": init,
-        "input_weight": input_weight,
-        "binning": binning,
-        "n_bins": n_bins,
-    }
+    return capacity_sweep(
+        n_neurons,
+        pattern_counts,
+        new_memory=new_memory,
+        random_patterns=random_patterns,
+        hopfield_weights=hopfield_weights,
+        hopfield_step=lambda w: lambda s: torch.where(s @ w.T >= 0, 1.0, -1.0),
+        recall=recall,
+        epochs=epochs,
+        lr=lr,
+        min_fraction=min_fraction,
+        seed=seed,
+        noise=noise,
+        init=init,
+        input_weight=input_weight,
+        binning=binning,
+        n_bins=n_bins,
+    )
