@@ -18,11 +18,13 @@ __all__ = [
     "KAY_PHILLIPS_MAX_EXPONENT",
     "MEMORY_FRACTION",
     "NON_FINITE_DRIVES",
+    "NON_FINITE_INPUTS",
     "check_finite_number",
     "check_int",
     "check_memory",
     "check_n_bins",
     "check_size",
+    "diverged_message",
     "layer_settings",
     "memory_limit",
 ]
@@ -33,6 +35,21 @@ __all__ = [
 KAY_PHILLIPS_MAX_EXPONENT = 30.0
 
 #: The error both backends raise when a layer's drives are not finite (instead of NaN bins deep in a kernel).
+#: Message of a module-wise trainer (MOLE, Backprop; both backends) given NaN/inf training inputs.
+NON_FINITE_INPUTS = (
+    "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
+    "eigendecompositions and every gradient would turn NaN)"
+)
+
+
+def diverged_message(epoch: int, what: str, lr: float) -> str:
+    """Message of a module-wise trainer whose training turned NaN in ``epoch`` (1-based) at learning rate ``lr``."""
+    return (
+        f"training diverged in epoch {epoch}: {what}. Try a smaller learning rate (lr={lr}, e.g. lr / 10), "
+        "standardised inputs, or resume from the last checkpoint"
+    )
+
+
 NON_FINITE_DRIVES = (
     "the neurons' drives (r = w_R·x_R + b_R, c, l) contain NaN or inf: the inputs contain NaN/inf, or the weights "
     "diverged during training (lower the learning rate, or use a bounded activation)"

@@ -37,6 +37,7 @@ import numpy as np
 
 from pidlearn._progress import progress_bar
 from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
+from pidlearn.backends._settings import NON_FINITE_INPUTS, diverged_message
 from pidlearn.backends.numpy import nn
 from pidlearn.backends.numpy.mole_objectives import OBJECTIVES, Objective, RenyiMI, make_objective
 from pidlearn.backends.numpy.train import Adam
@@ -220,17 +221,11 @@ class MOLE:
         if not isinstance(x, np.ndarray):
             raise TypeError(f"inputs must be NumPy arrays or GraphBatch, got {type(x).__name__}")
         if x.dtype.kind == "f" and not np.isfinite(x).all():
-            raise ValueError(
-                "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
-                "eigendecompositions and every gradient would turn NaN)"
-            )
+            raise ValueError(NON_FINITE_INPUTS)
         return y
 
     def _diverged(self, what: str) -> str:
-        return (
-            f"training diverged in epoch {self.epoch + 1}: {what}. Try a smaller learning rate (lr={self.lr}, "
-            "e.g. lr / 10), standardised inputs, or resume from the last checkpoint"
-        )
+        return diverged_message(self.epoch + 1, what, self.lr)
 
     # set-up ---------------------------------------------------------------------------------------------------------
     def prepare(self, data) -> None:

@@ -9,6 +9,7 @@ import numbers
 import torch
 from torch import nn
 
+from pidlearn.backends._settings import NON_FINITE_INPUTS, diverged_message
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.objectives import _represent
 
@@ -101,17 +102,11 @@ class _StackTrainer(TorchCheckpoint):
             )
         x = inp if isinstance(inp, torch.Tensor) else getattr(inp, "x", None)
         if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
-            raise ValueError(
-                "the training inputs contain NaN or inf; remove or impute those samples before fit (the estimators' "
-                "eigendecompositions and every gradient would turn NaN)"
-            )
+            raise ValueError(NON_FINITE_INPUTS)
         return y
 
     def _diverged(self, what: str) -> str:
-        return (
-            f"training diverged in epoch {self.epoch + 1}: {what}. Try a smaller learning rate (lr={self.lr}, "
-            "e.g. lr / 10), standardised inputs, or resume from the last checkpoint"
-        )
+        return diverged_message(self.epoch + 1, what, self.lr)
 
     def _run_epoch(self, epoch_fn, *args) -> dict:
         """One epoch; NaN losses or a failed eigendecomposition become a ValueError naming the epoch."""
