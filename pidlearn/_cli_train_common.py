@@ -154,15 +154,18 @@ def fit_unsupervised(
 
 
 def fit_memory(args, recall_capacity, backend: str | None = None):
-    """The memory task on either backend: ``recall_capacity`` (the backend's) over pattern counts 0.05 N ... 2 N.
+    """The memory task on either backend: ``recall_capacity`` (the backend's) over the loads 0.1 N ... 2 N.
 
-    Returns the JSON payload, the text head, the history (one record per pattern count) and the number of steps.
+    The authors' protocol (:mod:`pidlearn.backends._capacity`): early stop once stored; every load is trained and
+    shown (their ``extensive`` scan), the capacity is the largest load before the first whose recall accuracy (mean
+    cosine similarity) is below 0.95. Returns the JSON payload, the text head, the history (one record per pattern
+    count) and the most steps per count.
     """
     n = args.hidden
-    counts = sorted({max(1, round(f * n)) for f in (0.05, 0.1, 0.14, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.6, 2.0)})
     setup = dict(input_weight=2.3, binning="fixed", n_bins=60) if args.authors_setup else {}
     epochs = args.epochs or (1000 if args.authors_setup else 100)
-    res = recall_capacity(n, counts, epochs=epochs, seed=args.seed, **setup)
+    res = recall_capacity(n, epochs=epochs, seed=args.seed, interrupt=False, **setup)
+    keys = ("patterns", "accuracy", "recalled", "hopfield_accuracy", "hopfield_recalled", "epochs")
     payload = {
         **_tagged("memory", backend),
         "hidden": n,
@@ -170,27 +173,29 @@ def fit_memory(args, recall_capacity, backend: str | None = None):
         "setup": "authors" if args.authors_setup else "default",
         "capacity": res["capacity"],
         "hopfield_capacity": res["hopfield_capacity"],
-        "min_fraction": res["min_fraction"],
-        "recall": [{k: r[k] for k in ("patterns", "recalled", "hopfield_recalled")} for r in res["rows"]],
+        "min_accuracy": res["min_accuracy"],
+        "recall": [{k: r[k] for k in keys} for r in res["rows"]],
         "atoms": {f"P={r['patterns']}": r["atoms"] for r in res["rows"]},
     }
     lines = [
-        f"{_named('memory', backend)}: {n} neurons, random patterns, {epochs} full-batch steps each"
+        f"{_named('memory', backend)}: {n} neurons, random patterns, at most {epochs} full-batch steps each"
         + (" (authors' setup: receptive weight 2.3, 60 fixed bins)" if args.authors_setup else "")
-        + "; recalled = fixed point with cosine >= 0.95 from the clean cue",
-        f"{'patterns':>9} {'infomorphic':>12} {'Hopfield':>9}",
+        + "; accuracy = mean cosine of the settled state with its pattern, recalled = fixed point with cosine >= 0.95",
+        f"{'patterns':>9} {'steps':>6} {'accuracy':>9} {'recalled':>9} {'Hopfield':>9} {'recalled':>9}",
     ]
     lines += [
-        f"{r['patterns']:>9} {100 * r['recalled']:>11.0f}% {100 * r['hopfield_recalled']:>8.0f}%" for r in res["rows"]
+        f"{r['patterns']:>9} {r['epochs']:>6} {r['accuracy']:>9.3f} {100 * r['recalled']:>8.0f}% "
+        f"{r['hopfield_accuracy']:>9.3f} {100 * r['hopfield_recalled']:>8.0f}%"
+        for r in res["rows"]
     ]
     lines.append(
-        f"capacity (largest P with >= {100 * res['min_fraction']:.0f} % recalled, per neuron): "
+        f"capacity (largest P before the first with accuracy < {res['min_accuracy']:.2f}, per neuron): "
         f"infomorphic {res['capacity']:.2f} N, Hopfield {res['hopfield_capacity']:.2f} N"
     )
     history = [
         {
             "epoch": r["patterns"],
-            "accuracy": {"infomorphic": r["recalled"], "Hopfield": r["hopfield_recalled"]},
+            "accuracy": {"infomorphic": r["accuracy"], "Hopfield": r["hopfield_accuracy"]},
             "atoms": {"memory": r["atoms"]},
         }
         for r in res["rows"]

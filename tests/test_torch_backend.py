@@ -642,15 +642,28 @@ def test_sparse_lateral_connections(tmp_path):
 
 # -------------------------------------------------------------------------------------------------- memory
 def test_memory_recalls_beyond_hopfield_over_seeds():
-    # 0.4 N patterns, 60 steps, Hebbian start: recalled in full for every seed tried (0-4, 1 and 2 threads), where the
-    # Hopfield network of the same patterns recalls at most 2.5 %. (P = 5 is not asserted: its recall varies from
-    # 0.0 to 1.0 over seeds and thread counts; a single seed's 1.0 was a lucky draw.)
+    # 0.4 N patterns from the Hebbian start: stored (recall accuracy >= 0.95) after two steps for every seed; 60 steps
+    # without the early stop recall every pattern as a fixed point, where the Hopfield network of the same patterns
+    # reaches an accuracy of 0.42-0.49 and recalls at most 2.5 % as fixed points. (P = 5 is not asserted: its recall
+    # varies from 0.0 to 1.0 over seeds and thread counts; a single seed's 1.0 was a lucky draw.)
     for seed in (0, 1, 2):
         res = recall_capacity(100, (40,), epochs=60, init="hebbian", seed=seed)
-        assert res["rows"][0]["recalled"] == 1.0, seed
-        assert res["rows"][0]["hopfield_recalled"] <= 0.05, seed
+        assert res["rows"][0]["accuracy"] >= 0.95 and res["rows"][0]["epochs"] == 2, seed
+        assert res["rows"][0]["hopfield_accuracy"] < 0.6 and res["rows"][0]["hopfield_recalled"] <= 0.05, seed
+        full = recall_capacity(100, (40,), epochs=60, init="hebbian", seed=seed, early_stop=False)
+        assert full["rows"][0]["recalled"] == 1.0 and full["rows"][0]["epochs"] == 60, seed
     with pytest.raises(ValueError, match="init must be"):
         recall_capacity(10, (2,), init="zeros")
+
+
+def test_memory_fit_callback_stops_training():
+    mem = InfomorphicMemory(12)
+    pats = random_patterns(6, 12, seed=0)
+    seen = []
+    hist = mem.fit(pats, epochs=10, callback=lambda epoch: seen.append(epoch) or epoch == 4)
+    assert seen == [1, 2, 3, 4] and [h["epoch"] for h in hist] == [1, 2, 3, 4]
+    with pytest.raises(TypeError, match="callback must be callable"):
+        mem.fit(pats, epochs=1, callback=3)
 
 
 def test_memory_authors_setup_fixed_receptive_weight_and_fixed_bins():
@@ -661,16 +674,30 @@ def test_memory_authors_setup_fixed_receptive_weight_and_fixed_bins():
     mem.fit(pats, epochs=3)
     assert torch.equal(mem.input_weight, torch.full((40,), 2.3)) and torch.equal(mem.input_bias, torch.zeros(40))
     assert torch.equal(mem(pats, pats)[1][0], 2.3 * pats)
-    # 1.2 N patterns, 100 steps: measured 1.0 recalled with the authors' setup, 0.83 with the defaults
+    # 1.2 N patterns, at most 100 steps: recall accuracy 1.0 / 0.955 / 0.996 with the authors' setup (seeds 0-2,
+    # stored at step 51), 0.89 / 0.73 / 0.78 with the defaults after all 100 steps
     authors = recall_capacity(40, (48,), epochs=100, input_weight=2.3, binning="fixed", n_bins=60)
     default = recall_capacity(40, (48,), epochs=100)
-    assert authors["rows"][0]["recalled"] == 1.0 and authors["capacity"] == 1.2
-    assert default["rows"][0]["recalled"] < 0.9
+    assert authors["rows"][0]["accuracy"] >= 0.95 and authors["capacity"] == 1.2 and authors["rows"][0]["epochs"] < 100
+    assert default["rows"][0]["accuracy"] < 0.9 and default["capacity"] == 0 and default["rows"][0]["epochs"] == 100
     assert (authors["input_weight"], authors["binning"], authors["n_bins"]) == (2.3, "fixed", 60)
     with pytest.raises(ValueError, match="binning must be"):
         InfomorphicMemory(10, binning="quantile")
     with pytest.raises(ValueError, match="bin_range must be"):
         InfomorphicMemory(10, binning="fixed", bin_range=0)
+
+
+@pytest.mark.slow
+def test_memory_capacity_authors_setup():
+    """N = 100, at most 1000 steps, the authors' protocol (loads 0.1 N ... 2 N, early stop, first failure), seeds 0-2:
+    1.6 / 1.5 / 1.6 N (mean 1.57 N; the paper: 1.59 N), 72-76 s each with one thread on a loaded machine."""
+    caps = []
+    for seed in (0, 1, 2):
+        res = recall_capacity(100, epochs=1000, input_weight=2.3, binning="fixed", n_bins=60, seed=seed)
+        caps.append(res["capacity"])
+        assert res["hopfield_capacity"] <= 0.14
+    print("capacity per seed (N):", caps)
+    assert min(caps) >= 1.5 and sum(caps) / len(caps) >= 1.55
 
 
 def test_plot_history_gives_every_atom_its_own_colour(tmp_path, monkeypatch):
