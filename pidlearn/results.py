@@ -383,65 +383,20 @@ class PIDResult:
         head = f"PIDResult(measure={self.measure!r}, n_sources={self.n_sources}, unit={self.unit!r})"
         return head + "\n" + self.table(digits=4, max_rows=20)
 
-    def plot(self, ax=None, *, max_bars: int = 40):
-        """Draw the atoms (needs matplotlib).
+    def plot(self, ax=None, *, max_bars: int = 40, kind: str = "atoms", source_names=None, **kwargs):
+        """Draw the atoms (needs matplotlib): :func:`pidlearn.plotting.plot_lattice`.
 
-        For up to three sources each atom is a bar standing on its node of the Hasse diagram of the redundancy
-        lattice (bottom ``{1}..{n}`` low, top ``{1..n}`` high; blue positive, red negative). For four and five
-        sources, a horizontal bar chart of the ``max_bars`` largest ``|Π|``, sorted.
+        Up to three sources, the Hasse diagram of the redundancy lattice with one node per atom coloured by its value
+        (a colour bar; labels give the antichain and the value); ``kind="plus_minus"`` draws Π⁺ and Π⁻ side by side.
+        Four and five sources: the bar chart of the ``max_bars`` largest ``|Π|`` (:func:`pidlearn.plotting.plot_atoms`).
+        ``source_names`` labels the sources with the data's names; other keywords go to the plot function.
 
         Returns
         -------
-        matplotlib.axes.Axes
+        matplotlib.axes.Axes, or a tuple of two (π⁺, π⁻) for ``kind="plus_minus"``
+            Its ``.figure`` is the Figure. (:func:`pidlearn.plotting.plot_lattice` returns ``(fig, ax)``.)
         """
-        try:
-            import matplotlib.pyplot as plt
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise ImportError('plotting needs matplotlib: pip install "pidlearn[plot]"') from exc
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 5) if self.n_sources <= 3 else (7, 0.25 * min(max_bars, len(self)) + 1))
-        colors = np.where(self._values >= 0, "tab:blue", "tab:red")
-        lat = None
-        if self.n_sources <= 3:
-            from pidlearn.lattice import lattice
+        from pidlearn.plotting import plot_lattice
 
-            lat = lattice(self.n_sources)
-            if set(lat.names) != set(self._names):
-                lat = None
-        if lat is not None:
-            pos = {}
-            for r in np.unique(lat.rank):
-                members = np.flatnonzero(lat.rank == r)
-                for k, i in enumerate(members):
-                    pos[lat.names[i]] = ((k + 1) / (len(members) + 1), float(r))
-            for lo, hi in lat.covers:
-                (x0, y0), (x1, y1) = pos[lat.names[lo]], pos[lat.names[hi]]
-                ax.plot([x0, x1], [y0, y1], color="0.8", lw=0.8, zorder=0)
-            scale = 0.8 / max(float(np.abs(self._values).max()), 1e-12)
-            bw = 0.6 / max(max(np.bincount(lat.rank)), 2)
-            for name, v, c in zip(self._names, self._values, colors, strict=True):
-                x, y = pos[name]
-                ax.bar(x, v * scale, bottom=y, width=bw, color=c, zorder=2)
-                ax.annotate(
-                    f"{name}\n{v:.3g}",
-                    (x, y),
-                    xytext=(0, -4),
-                    textcoords="offset points",
-                    ha="center",
-                    va="top",
-                    fontsize=7,
-                    zorder=3,
-                )
-            ax.set_xlim(0, 1)
-            ax.set_ylim(-0.8, float(lat.rank.max()) + 1.0)
-            ax.set_xticks([])
-            ax.set_ylabel("lattice level (bars: atom value)")
-        else:
-            order = np.argsort(-np.abs(self._values), kind="stable")[:max_bars][::-1]
-            ax.barh(np.arange(len(order)), self._values[order], color=colors[order])
-            ax.set_yticks(np.arange(len(order)))
-            ax.set_yticklabels([self._names[i] for i in order], fontsize=7)
-            ax.axvline(0, color="0.5", lw=0.8)
-            ax.set_xlabel(f"atom ({self.unit})")
-        ax.set_title(f"{self.measure} PID, I(T;S) = {self._mi:.3g} {self.unit}")
-        return ax
+        _, axes = plot_lattice(self, ax=ax, kind=kind, source_names=source_names, max_bars=max_bars, **kwargs)
+        return axes
