@@ -8,7 +8,7 @@ Objectives: ``renyi`` (default), ``renyi2``, ``renyi-norm``, ``infonce``, ``pid`
 (the networks and settings of ``pidlearn.backends.torch.mole_data``):
 
 * MNIST-MLP — 12 800 training images (50 batches of 256; a full epoch of 60 000 is 234 batches, ≈ 4.7× this);
-* Fashion-MNIST-CNN — 5 120 training images (20 batches of 256; the table of docs/mole.md trains on 20 000);
+* Fashion-MNIST-CNN — 5 120 training images (20 batches of 256; the table of docs/results/mole.md trains on 20 000);
 * Cora-GCN, Citeseer-GCN — one full-graph step (the loss on the 140 / 120 training nodes);
 * MUTAG-GIN, PROTEINS-GIN — the training part of fold 1 of 10 (169 / 1001 graphs, batches of 64).
 """

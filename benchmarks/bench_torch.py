@@ -14,7 +14,8 @@ The authors' code, measured on this machine (2 threads, batch 1024, full MNIST):
 batch, ≈ 12 s per epoch, 2.4 GB peak; 500 neurons ≈ 82 s per epoch, 9.3 GB peak. The issue's goal (≥ 5× faster,
 ≥ 4× less memory) is ≤ 2.4 s and ≤ 600 MB at 100 neurons, ≤ 16.4 s at 500. On the shared 2-core machine run the
 epoch several times and note the load average: with other jobs on the cores, 2 threads wait for each other and the
-wall time can be several times the CPU time (``epoch_cpu_seconds``). Results: docs/torch.md, "Speed and memory".
+wall time can be several times the CPU time (``epoch_cpu_seconds``).
+Results: docs/results/infomorphic.md, "Speed and memory".
 """
 
 from __future__ import annotations

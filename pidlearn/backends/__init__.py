@@ -3,7 +3,7 @@
 Each backend is imported only when asked for, so ``import pidlearn`` never pulls torch; :func:`get` returns one by
 name (``get("numpy")``, ``get("torch")``), with an error that says what to install.
 
-What a backend supplies (see ``docs/backends.md``; a third one, e.g. JAX, has this room):
+What a backend supplies (see ``docs/guide/infomorphic.md``; a third one, e.g. JAX, has this room):
 
 * **the goal of a layer and its gradient** — differentiable (torch: :mod:`pidlearn.backends.torch.functional`,
   autograd) or analytic (NumPy: :func:`pidlearn.backends.numpy.sxpid_goal_gradient`, the local rule): the SxPID goal

@@ -2,7 +2,7 @@
 
 ``functional`` holds the stateless differentiable math (soft joint, entropies, SxPID atoms and goals), ``layers``
 the :class:`InfomorphicLayer` module, ``train`` the supervised network and its trainer, ``unsupervised`` and
-``memory`` the other two tasks of the papers. See ``docs/torch.md``.
+``memory`` the other two tasks of the papers. See ``docs/guide/infomorphic.md``.
 """
 
 from pidlearn.backends.torch.functional import (
