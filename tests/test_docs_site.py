@@ -30,7 +30,7 @@ API_PAGES = {
     "api/discrete": ["pidlearn.discrete"],
     "api/continuous": ["pidlearn.continuous"],
     "api/lattice": ["pidlearn.lattice"],
-    "api/sxpid": ["pidlearn.sxpid", "pidlearn.results"],
+    "api/sxpid": ["pidlearn.sxpid", "pidlearn.results", "pidlearn.plotting"],
     "api/pid": ["pidlearn.measures"],
     "api/higher_order": ["pidlearn.higher_order"],
     "api/significance": ["pidlearn.significance"],
