@@ -1,0 +1,115 @@
+"""Continuous-output neurons' goal against binary neurons' goal: forward + backward, same batch and neurons (#19).
+
+    python -m pytest benchmarks/bench_continuous_goal.py --benchmark-only
+    python benchmarks/bench_continuous_goal.py [--neurons 100] [--batch 1024] [--rounds 3]   # medians and ratio
+
+Both evaluate the context-heuristic goal ``γ = {1}{2}`` (redundancy of the receptive and the contextual input in the
+output) of 2-source neurons on one batch and backpropagate it to the outputs:
+
+* binary: the layer's path, :func:`pidlearn.backends.torch.functional._sample_goal` on 20 bins per source with a
+  kept workspace (what :class:`~pidlearn.backends.torch.InfomorphicLayer` runs), gradient to ``θ``;
+* continuous: :func:`pidlearn.backends.torch.continuous_sxpid.continuous_sxpid_goal` (soft-count KSG-type, k = 3,
+  all sample pairs), gradient to the real-valued outputs.
+
+The issue's goal is a ratio continuous / binary ≤ 3. Threads: ``PIDLEARN_BENCH_THREADS`` (default 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+import pytest
+
+torch = pytest.importorskip("torch") if __name__ != "__main__" else __import__("torch")
+
+THREADS = int(os.environ.get("PIDLEARN_BENCH_THREADS", "1"))
+N_BINS = 20
+
+
+def _inputs(batch: int, neurons: int):
+    g = torch.Generator().manual_seed(0)
+    r, c = torch.randn(batch, neurons, generator=g), torch.randn(batch, neurons, generator=g)
+    out = torch.tanh(r + 0.5 * c + 0.3 * torch.randn(batch, neurons, generator=g))
+    return r, c, out
+
+
+def binary_step(batch: int, neurons: int):
+    """A closure running one forward + backward of the binary neurons' goal (the layer's path)."""
+    from pidlearn.backends.torch.binning import fixed_bins
+    from pidlearn.backends.torch.functional import _sample_goal, _Workspace
+    from pidlearn.goals import goal_vector
+
+    r, c, out = _inputs(batch, neurons)
+    theta = torch.sigmoid(out).clamp(1e-6, 1 - 1e-6).detach().requires_grad_()
+    bins = [fixed_bins(x, N_BINS, -3.0, 3.0) for x in (r, c)]
+    gamma, gamma_res = goal_vector("context_heuristic", 2)
+    ws = _Workspace()
+
+    def step():
+        theta.grad = None
+        _sample_goal(theta, bins, (N_BINS, N_BINS), tuple(gamma), float(gamma_res), ws).sum().backward()
+
+    return step
+
+
+def continuous_step(batch: int, neurons: int):
+    """A closure running one forward + backward of the continuous neurons' goal in continuous atoms."""
+    from pidlearn.backends.torch.continuous_sxpid import continuous_sxpid_goal
+    from pidlearn.goals import goal_vector
+
+    r, c, out = _inputs(batch, neurons)
+    out = out.detach().requires_grad_()
+    sources = torch.stack((r, c), dim=-1)
+    gamma, _ = goal_vector("context_heuristic", 2)
+
+    def step():
+        out.grad = None
+        continuous_sxpid_goal(out, sources, gamma).sum().backward()
+
+    return step
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    torch.set_num_threads(THREADS)
+
+
+@pytest.mark.parametrize(("impl", "make"), [("pidlearn", binary_step), ("continuous", continuous_step)])
+def test_goal_forward_backward(benchmark, impl, make):
+    step = make(1024, 100)
+    step()  # warm-up
+    benchmark.group = "context-heuristic goal fwd+bwd, 100 neurons, batch 1024 (continuous / binary)"
+    benchmark.extra_info.update(impl=impl, threads=THREADS)
+    benchmark.pedantic(step, rounds=5 if impl == "pidlearn" else 2, iterations=1)
+
+
+def _median(step, rounds: int) -> float:
+    step()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--neurons", type=int, default=100)
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(THREADS)
+    binary = _median(binary_step(args.batch, args.neurons), max(args.rounds, 5))
+    cont = _median(continuous_step(args.batch, args.neurons), args.rounds)
+    print(f"{args.neurons} neurons, batch {args.batch}, {THREADS} thread(s), load {os.getloadavg()[0]:.1f}")
+    print(f"binary goal      (fwd+bwd) median {binary * 1e3:10.2f} ms")
+    print(f"continuous goal  (fwd+bwd) median {cont * 1e3:10.2f} ms")
+    print(f"ratio continuous / binary: {cont / binary:.1f}x (goal: <= 3x)")
+
+
+if __name__ == "__main__":
+    main()
