@@ -11,8 +11,10 @@ Cases (N = 10⁴ samples of independent fair bits):
 
 Every call is the public call on the raw data matrix (validation, encoding, counting, decomposition). The per-call
 path (one :func:`pidlearn.sxpid` per tuple) is timed on the first ``SUBSET`` tuples only and reported per tuple, and
-its atoms are checked equal to the fused kernel's (1e-12) on that subset. The machine may be shared: the standalone
-mode prints the load average before and after.
+its atoms are checked equal to the fused kernel's (1e-12) on that subset. ``batch_pid`` (the native measures I_min,
+I_MMI, I_ccs, I_dep, I_BROJA) is timed on the first 2,000 tuples of ``2src`` beside one ``pid()`` call per tuple
+(standalone: on 200), and checked equal to it bit for bit on 20. The machine may be shared: the standalone mode
+prints the load average before and after.
 """
 
 from __future__ import annotations
@@ -81,6 +83,48 @@ if pytest is not None:
         benchmark.extra_info["tuples_per_s"] = SUBSET / benchmark.stats.stats.median
 
 
+NATIVE_TUPLES = 2_000  # tuples of the "2src" case decomposed by batch_pid with a native measure
+NATIVE_SUBSET = 200  # of them, by one pid() call each
+
+
+def _native_case():
+    data, tuples = _case("2src")
+    return data, tuples[:NATIVE_TUPLES]
+
+
+def _check_native(data, tuples, measure, fast) -> None:
+    from pidlearn.measures import pid
+
+    for i, (t, a, b) in enumerate(tuples[:20]):
+        assert np.array_equal(pid(data[:, t], data[:, [a, b]], measure).values, fast.values[i])
+
+
+def _per_call_native(data, tuples, measure):
+    from pidlearn.measures import pid
+
+    return [pid(data[:, t], data[:, [a, b]], measure) for t, a, b in tuples]
+
+
+if pytest is not None:
+
+    @pytest.mark.parametrize("measure", ["imin", "ccs", "dep", "broja"])
+    @pytest.mark.parametrize("impl", ["pidlearn batch_pid", "pidlearn per-call pid"])
+    def test_batch_native(benchmark, measure, impl):
+        from pidlearn.measures import batch_pid
+
+        data, tuples = _native_case()
+        fast = batch_pid(data, tuples[:10], measure)  # numba cache
+        benchmark.group = f"batch_pid {measure} 2src: {NATIVE_TUPLES} tuples"
+        benchmark.extra_info["impl"] = "pidlearn" if impl == "pidlearn batch_pid" else impl
+        if impl == "pidlearn batch_pid":
+            fast = benchmark.pedantic(batch_pid, args=(data, tuples, measure), rounds=3, iterations=1)
+            _check_native(data, tuples, measure, fast)
+            benchmark.extra_info["tuples_per_s"] = len(tuples) / benchmark.stats.stats.median
+        else:
+            benchmark.pedantic(_per_call_native, args=(data, tuples, measure), rounds=1, iterations=1)
+            benchmark.extra_info["tuples_per_s"] = len(tuples) / benchmark.stats.stats.median
+
+
 def _best(fn, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -106,6 +150,19 @@ def main() -> None:
         print(
             f"{name:9s} {len(tuples):7d} tuples: fused {fused:6.3f} s = {fast_rate:9,.0f} tuples/s | per-call "
             f"{slow_rate:7,.0f} tuples/s (on {SUBSET}) | ratio {fast_rate / slow_rate:6.0f}x"
+        )
+    from pidlearn.measures import batch_pid
+
+    data, tuples = _native_case()
+    for measure in ("imin", "mmi", "ccs", "dep", "broja"):
+        batch_pid(data, tuples[:10], measure)
+        fused = _best(lambda data=data, tuples=tuples, m=measure: batch_pid(data, tuples, m), 3)
+        _check_native(data, tuples, measure, batch_pid(data, tuples, measure))
+        per_call = _best(lambda data=data, m=measure: _per_call_native(data, tuples[:NATIVE_SUBSET], m), 1)
+        fast_rate, slow_rate = len(tuples) / fused, NATIVE_SUBSET / per_call
+        print(
+            f"batch_pid {measure:6s} {len(tuples):6d} tuples: {fast_rate:9,.0f} tuples/s | per-call pid "
+            f"{slow_rate:7,.0f} tuples/s (on {NATIVE_SUBSET}) | ratio {fast_rate / slow_rate:5.1f}x"
         )
     print(f"load average after: {os.getloadavg()}")
 

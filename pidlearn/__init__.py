@@ -15,6 +15,7 @@ and information-theoretic local learning. Submodules are imported lazily, so ``i
 * :mod:`pidlearn.continuous` — KSG, Gaussian, copula and Rényi estimators, continuous SxPID.
 * :mod:`pidlearn.backends` — learning backends (``numpy``, ``torch``).
 * :func:`pidlearn.batch_sxpid` — SxPID of many variable tuples of one data matrix, serial or on Dask;
+  :func:`pidlearn.batch_pid` — the native measures (I_min, I_MMI, I_ccs, I_dep, I_BROJA) of many tuples;
   :mod:`pidlearn.bench` — estimator benchmarks against ground truth (``pidlearn bench``).
 """
 
@@ -45,6 +46,7 @@ _FUNCTIONS = {
     "pid": ("measures", "pid"),
     "PIDResult": ("results", "PIDResult"),
     "batch_sxpid": ("bench.batch", "batch_sxpid"),
+    "batch_pid": ("measures", "batch_pid"),
     "discretise": ("binning", "discretise"),
     "BiasWarning": ("significance", "BiasWarning"),
 }

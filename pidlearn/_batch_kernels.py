@@ -1,4 +1,5 @@
-"""Fused numba kernels for the SxPID of many variable tuples of one encoded data matrix.
+"""Fused numba kernels for the SxPID of many variable tuples of one encoded data matrix (and the batch counting of
+the native PID measures, :func:`count_tables`).
 
 One kernel call decomposes a whole batch of ``(target, source_1, .., source_n)`` tuples with the same number of
 sources, in parallel over chunks of tuples. Per tuple, everything happens in thread-local scratch:
@@ -32,7 +33,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
-__all__ = ["bitsets", "count_log_table", "sxpid_tuples"]
+__all__ = ["bitsets", "count_log_table", "count_tables", "sxpid_tuples"]
 
 #: Tuples per parallel work item (each allocates its scratch once).
 _CHUNK = 32
@@ -327,3 +328,34 @@ def sxpid_tuples(
                 table, cells, n, kt, ks_src, strides, digits, mstride, moff, marg, c_row, ct_row, dis, dis_t, avg_plus,
                 avg_minus, logtab, total, parent, added, mob_ptr, mob_idx, mob_val, scale, inf_out, mis_out, it,
             )  # fmt: skip
+
+
+@njit(parallel=True, cache=True)
+def count_tables(codes, ks, tuples, offsets, out):
+    """Dense joint count tables of many tuples, in parallel: the native PID measures' batch counting.
+
+    Parameters
+    ----------
+    codes : ndarray of uint16, shape (n_columns, n_samples)
+        Codes ``0..ks[c]-1`` of each column.
+    ks : ndarray of int64, shape (n_columns,)
+        Alphabet size of each column.
+    tuples : ndarray of int64, shape (n_tuples, n_sources + 1)
+        Rows of ``codes``: ``(target, source_1, .., source_n)``.
+    offsets : ndarray of int64, shape (n_tuples + 1,)
+        Tuple ``i``'s table is ``out[offsets[i]:offsets[i + 1]]``, of ``k_1 ⋯ k_n k_T`` cells in C order of the
+        axes ``(S_1, .., S_n, T)`` (so its occupied cells come in the lexicographic order of
+        :func:`pidlearn._counting.joint_support`).
+    out : ndarray of int64
+        Filled with the counts.
+    """
+    n_tuples = tuples.shape[0]
+    n = tuples.shape[1] - 1
+    for it in prange(n_tuples):
+        tup = tuples[it]
+        strides = np.empty(n, np.int64)
+        cells = ks[tup[0]]
+        for i in range(n - 1, -1, -1):
+            strides[i] = cells
+            cells *= ks[tup[i + 1]]
+        _count_direct(codes, tup, n, strides, cells, out[offsets[it] : offsets[it + 1]])

@@ -35,7 +35,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--target", nargs="+", required=True, metavar="COL", help="target column(s)")
     p.add_argument("--sources", nargs="+", required=True, metavar="COL", help="one column per source (2 to 5)")
     p.add_argument(
-        "--measure", default="sx", help="sx (default, pidlearn's SxPID) or a dit measure: imin, mmi, broja, ccs, ..."
+        "--measure",
+        default="sx",
+        help="sx (default, pidlearn's SxPID), a native measure (imin, mmi, ccs, dep, broja) or any other dit measure",
     )
     p.add_argument("--local", metavar="OUT.csv", help="write the local (per-sample) atoms to this CSV (sx only)")
     p.add_argument("--base", type=float, default=2.0, help="logarithm base (2 = bits)")

@@ -1,16 +1,19 @@
-"""One call for every PID measure: pidlearn's own SxPID, I_min, I_MMI and I_ccs; the others are delegated to dit.
+"""One call for every PID measure: pidlearn's own SxPID, I_min, I_MMI, I_ccs, I_dep and I_BROJA; the others are
+delegated to dit.
 
 Native measures
-    ``"sx"`` (:mod:`pidlearn.sxpid`), ``"imin"``, ``"mmi"`` and ``"ccs"`` (:mod:`pidlearn.redundancy`) are computed
-    by pidlearn (numba) and need no dit. dit's implementation of each stays reachable as ``"<name>_dit"``
-    (``"sx_dit"``, ``"imin_dit"``, ``"mmi_dit"``, ``"ccs_dit"``), for comparisons.
+    ``"sx"`` (:mod:`pidlearn.sxpid`), ``"imin"``, ``"mmi"``, ``"ccs"``, ``"dep"`` and ``"broja"``
+    (:mod:`pidlearn.redundancy`) are computed by pidlearn (numba) and need no dit; ``"dep"`` and ``"broja"`` are
+    native for two sources, and for three or more they are delegated to dit (which extends them with lattice
+    identities). dit's implementation of each stays reachable as ``"<name>_dit"`` (``"sx_dit"``, ``"imin_dit"``,
+    ``"mmi_dit"``, ``"ccs_dit"``, ``"dep_dit"``, ``"broja_dit"``), for comparisons.
 
 All measures return a :class:`~pidlearn.results.PIDResult` with canonical atom names in lattice order, so
 decompositions by different measures compare with the same code::
 
     >>> from pidlearn import pid
     >>> pid(t, [s1, s2], measure="sx").atoms          # doctest: +SKIP
-    >>> pid(t, [s1, s2], measure="broja").atoms       # doctest: +SKIP (needs dit)
+    >>> pid(t, [s1, s2], measure="pm").atoms          # doctest: +SKIP
 
 The delegated measures work on the plug-in (empirical) distribution of the samples and have no local atoms and no
 informative/misinformative split (those attributes are None); of the native ones, ``"imin"`` and ``"ccs"`` have
@@ -53,10 +56,19 @@ import numpy as np
 from pidlearn import _counting
 from pidlearn._validation import as_discrete, check_base, check_same_length
 from pidlearn.lattice import antichain_name, lattice
-from pidlearn.redundancy import NATIVE, decompose
+from pidlearn.redundancy import NATIVE, TWO_SOURCES, decompose, set_tables
 from pidlearn.results import PIDResult
 
-__all__ = ["DEFAULT_MAX_SECONDS", "MEASURES", "MeasureTimeoutError", "pid", "pid_from_pmf"]
+__all__ = [
+    "BATCH_MAX_CELLS",
+    "DEFAULT_MAX_SECONDS",
+    "MEASURES",
+    "BatchPID",
+    "MeasureTimeoutError",
+    "batch_pid",
+    "pid",
+    "pid_from_pmf",
+]
 
 #: measure name -> (class name in ``dit.pid``, short description with the reference).
 MEASURES: dict[str, tuple[str | None, str]] = {
@@ -64,9 +76,17 @@ MEASURES: dict[str, tuple[str | None, str]] = {
     "sx_dit": ("PID_SX", "dit's SxPID (pure Python; for comparisons)"),
     "imin": ("PID_WB", "I_min, Williams & Beer (2010); pidlearn's implementation (dit's: 'imin_dit')"),
     "mmi": ("PID_MMI", "minimum mutual information (Barrett 2015); pidlearn's implementation (dit's: 'mmi_dit')"),
-    "broja": ("PID_BROJA", "I_BROJA, Bertschinger, Rauh, Olbrich, Jost & Ay (2014)"),
+    "broja": (
+        "PID_BROJA",
+        "I_BROJA, Bertschinger, Rauh, Olbrich, Jost & Ay (2014); pidlearn's implementation for 2 sources "
+        "(dit's: 'broja_dit')",
+    ),
     "ccs": ("PID_CCS", "common change in surprisal, Ince (2017); pidlearn's implementation (dit's: 'ccs_dit')"),
-    "dep": ("PID_dep", "dependency-constraint PID, James, Emenheiser & Crutchfield (2018)"),
+    "dep": (
+        "PID_dep",
+        "dependency-constraint PID, James, Emenheiser & Crutchfield (2018); pidlearn's implementation for 2 "
+        "sources (dit's: 'dep_dit')",
+    ),
     "pm": ("PID_PM", "I_±, Finn & Lizier (2018)"),
     "proj": ("PID_Proj", "I_proj, Harder, Salge & Polani (2013)"),
     "gk": ("PID_GK", "I_∧, Griffith, Chong, James, Ellison & Crutchfield (2014)"),
@@ -106,7 +126,16 @@ _NEEDS_MODULE = {"prec": "pypoman"}
 # tolerance of the check sum(atoms) == I(T; S), in bits (dit's optimisers converge to ~1e-6)
 _SUM_TOL_BITS = 1e-4
 
-_ALIASES = {"wb": "imin", "i_min": "imin", "williams_beer": "imin", "sxpid": "sx", "i_sx": "sx", "i_ccs": "ccs"}
+_ALIASES = {
+    "wb": "imin",
+    "i_min": "imin",
+    "williams_beer": "imin",
+    "sxpid": "sx",
+    "i_sx": "sx",
+    "i_ccs": "ccs",
+    "i_dep": "dep",
+    "i_broja": "broja",
+}
 
 
 def _resolve(measure: str) -> str:
@@ -321,9 +350,10 @@ def pid(
         As in :func:`pidlearn.sxpid.sxpid`: a target array and a sequence of source arrays (or a 2-D array whose
         columns are the sources).
     measure : str, default "sx"
-        ``"sx"`` (pidlearn's SxPID) or a measure computed by dit on the empirical distribution: one of
-        :data:`MEASURES` (``"imin"``, ``"mmi"``, ``"broja"``, ``"ccs"``, ``"dep"``, ``"pm"``, ``"sx_dit"``, ...);
-        dit's class names (``"PID_BROJA"``) work too, case-insensitively.
+        ``"sx"`` (pidlearn's SxPID), a native measure (``"imin"``, ``"mmi"``, ``"ccs"``; ``"dep"`` and
+        ``"broja"`` for two sources) or a measure computed by dit on the empirical distribution: one of
+        :data:`MEASURES` (``"pm"``, ``"gh"``, ``"sx_dit"``, ``"broja_dit"``, ...); dit's class names
+        (``"PID_BROJA"``) work too, case-insensitively.
     base : float, default 2
         Logarithm base (2: bits).
     max_seconds : float or None, default :data:`DEFAULT_MAX_SECONDS` (60)
@@ -363,10 +393,10 @@ def pid(
         return sxpid(target, sources, base=base)
     base = check_base(base)
     max_seconds = _check_max_seconds(max_seconds)
-    if key in NATIVE:
-        return _native_from_samples(target, sources, key, base)
-    dit = _import_dit()
     items = _split_sources(sources, target)
+    if _is_native(key, len(items)):
+        return _native_from_samples(target, items, key, base)
+    dit = _import_dit()
     _check_supported(_dit_key(key), len(items))
     t_codes, _ = as_discrete(target, "target")
     codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
@@ -430,7 +460,7 @@ def pid_from_pmf(
         realisations = support
     n_sources = support.shape[1] - 1
     _check_n_sources(n_sources)
-    if key in NATIVE:
+    if _is_native(key, n_sources):
         return decompose(support, probs, n_sources, key, base=base, realisations=realisations)
     dit = _import_dit()
     _check_supported(_dit_key(key), n_sources)
@@ -439,11 +469,15 @@ def pid_from_pmf(
     return _dit_pid(dist, n_sources, key, base, mi, h_t, max_seconds)
 
 
-def _native_from_samples(target, sources, key: str, base: float) -> PIDResult:
-    """A native measure (:data:`pidlearn.redundancy.NATIVE`) on the empirical distribution of samples."""
-    from pidlearn.sxpid import _check_n_sources, _split_sources
+def _is_native(key: str, n_sources: int) -> bool:
+    """Whether pidlearn computes measure ``key`` itself for ``n_sources`` sources (else dit does)."""
+    return key in NATIVE and (key not in TWO_SOURCES or n_sources == 2)
 
-    items = _split_sources(sources, target)
+
+def _native_from_samples(target, items: list, key: str, base: float) -> PIDResult:
+    """A native measure (:data:`pidlearn.redundancy.NATIVE`) on the empirical distribution of samples."""
+    from pidlearn.sxpid import _check_n_sources
+
     t_codes, _ = as_discrete(target, "target")
     codes = [as_discrete(x, f"source {i + 1}")[0] for i, x in enumerate(items)]
     check_same_length(target=t_codes, **{f"source {i + 1}": c for i, c in enumerate(codes)})
@@ -483,3 +517,173 @@ def _plugin_mi_entropy(support: np.ndarray, probs: np.ndarray, n_sources: int, b
     src = list(range(n_sources))
     mi = h(src) + h([n_sources]) - h([*src, n_sources])
     return mi / math.log(base), h([n_sources]) / math.log(base)
+
+
+class BatchPID:
+    """Average atoms of many tuples of one data matrix with a native measure, as arrays (:func:`batch_pid`).
+
+    Attributes
+    ----------
+    atom_names : tuple of str
+        The lattice's atom names, in lattice order (the columns of ``values``).
+    tuples : ndarray of int64, shape (n_tuples, n_sources + 1)
+        The column tuples ``(target, source_1, .., source_n)``, in the order given.
+    values : ndarray of float64, shape (n_tuples, n_atoms)
+        Row ``i`` equals ``pid(data[:, t], data[:, sources], measure).values`` bit for bit.
+    mutual_information, entropy_target : ndarray of float64, shape (n_tuples,)
+        ``I(T; S_1..S_n)`` and ``H(T)`` (plug-in).
+    measure : str
+    base : float
+    """
+
+    def __init__(self, atom_names, tuples, values, mutual_information, entropy_target, measure, base):
+        self.atom_names = tuple(atom_names)
+        self.tuples = tuples
+        self.values = values
+        self.mutual_information = mutual_information
+        self.entropy_target = entropy_target
+        self.measure = measure
+        self.base = base
+
+    def __len__(self) -> int:
+        return self.values.shape[0]
+
+    def __repr__(self) -> str:
+        return (
+            f"BatchPID({len(self)} tuples of {self.tuples.shape[1] - 1} sources, measure={self.measure!r}, "
+            f"{len(self.atom_names)} atoms, base={self.base:g})"
+        )
+
+    def result(self, i: int) -> PIDResult:
+        """Tuple ``i`` as a :class:`~pidlearn.results.PIDResult` (no local atoms)."""
+        return PIDResult(
+            list(self.atom_names),
+            self.values[i].copy(),
+            mutual_information=float(self.mutual_information[i]),
+            entropy_target=float(self.entropy_target[i]),
+            n_sources=self.tuples.shape[1] - 1,
+            base=self.base,
+            measure=self.measure,
+        )
+
+
+#: Largest joint table ``k_1 ⋯ k_n k_T`` that :func:`batch_pid` counts densely in its fused kernel; larger tuples
+#: are counted one by one (same result).
+BATCH_MAX_CELLS = 4096
+
+
+def batch_pid(data, tuples, measure: str = "imin", *, base: float = 2):
+    """PID of many ``(target, sources...)`` column tuples of one discrete data matrix with one measure, as arrays.
+
+    The columns are encoded once and every tuple's joint table is counted in one parallel numba kernel
+    (:func:`pidlearn._batch_kernels.count_tables`); each table is then decomposed by the measure's redundancy
+    function (:mod:`pidlearn.redundancy`) without the per-call validation, encoding and result objects of
+    :func:`pid`. Row ``i`` equals ``pid(data[:, t], data[:, sources], measure).values`` bit for bit.
+
+    Parameters
+    ----------
+    data : array-like of shape (n_samples, n_variables)
+        Discrete labels, one column per variable.
+    tuples : sequence of sequences of int, or ndarray of int
+        Column indices ``(target, source_1, .., source_n)``, all with the same number of sources (2 to 5; 2 for
+        ``"dep"`` and ``"broja"``).
+    measure : str, default "imin"
+        A native measure: ``"imin"``, ``"mmi"``, ``"ccs"``, ``"dep"``, ``"broja"``; or ``"sx"``, which returns
+        :func:`pidlearn.batch_sxpid` ``(data, tuples, base=base, output="array")``.
+    base : float, default 2
+        Logarithm base (2: bits).
+
+    Returns
+    -------
+    BatchPID
+        ``values`` ``(n_tuples, n_atoms)``, ``mutual_information``, ``entropy_target``; for ``"sx"`` a
+        :class:`pidlearn.bench.batch.BatchSxPID`.
+
+    Raises
+    ------
+    ValueError
+        A measure that is not native (dit's measures have no batch path: call :func:`pid` per tuple), ``"dep"`` or
+        ``"broja"`` with more than 2 sources, bad ``data`` or ``tuples`` (as :func:`pidlearn.batch_sxpid`).
+    TypeError
+        A tuple that is not a sequence of integers, a measure that is not a string.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pidlearn.measures import batch_pid
+    >>> s = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 25)
+    >>> data = np.column_stack([s, s[:, 0] & s[:, 1], s[:, 0] ^ s[:, 1]])
+    >>> res = batch_pid(data, [(2, 0, 1), (3, 0, 1)], "broja")
+    >>> res.atom_names
+    ('{1}{2}', '{1}', '{2}', '{12}')
+    >>> np.round(res.values, 3) + 0.0
+    array([[0.311, 0.   , 0.   , 0.5  ],
+           [0.   , 0.   , 0.   , 1.   ]])
+    """
+    from pidlearn import _batch_kernels as bk
+    from pidlearn.bench.batch import _check_tuple_array, _Encoded, batch_sxpid
+
+    key = _resolve(measure)
+    if key == "sx":
+        return batch_sxpid(data, tuples, base=base, output="array")
+    if key not in NATIVE:
+        raise ValueError(
+            f"batch_pid computes pidlearn's own measures ({', '.join(map(repr, ('sx', *NATIVE)))}), not {measure!r}; "
+            "for a measure computed by dit call pid() once per tuple"
+        )
+    base = check_base(base)
+    n_vars = np.asarray(data).shape[1] if np.ndim(data) == 2 else 0
+    if not n_vars:
+        raise ValueError(f"data must be a 2-D array (n_samples, n_variables), got shape {np.shape(data)}")
+    cols = _check_tuple_array(tuples, n_vars)
+    if not cols.shape[0]:
+        raise ValueError("tuples is empty; give at least one (target, source_1, .., source_n) tuple")
+    n_sources = cols.shape[1] - 1
+    if key in TWO_SOURCES and n_sources != 2:
+        raise ValueError(
+            f"measure {key!r} is native for 2 sources only, got tuples of {n_sources}; call pid() per tuple "
+            "(dit computes it for more sources) or use 'sx', 'imin', 'mmi' or 'ccs'"
+        )
+    used = np.unique(cols)
+    enc = _Encoded(data, used.tolist())
+    lookup = np.zeros(int(used[-1]) + 1, dtype=np.int64)
+    lookup[used] = np.arange(used.size)
+    rows = lookup[cols]
+    ks = enc.ks[rows]  # (n_tuples, n_sources + 1): target first
+    cells = np.prod(ks.astype(np.float64), axis=1)
+    dense = cells <= BATCH_MAX_CELLS
+    if enc.wide:
+        dense &= ~np.isin(rows, list(enc.wide)).any(axis=1)
+    idx = np.flatnonzero(dense)
+    offsets = np.zeros(idx.size + 1, dtype=np.int64)
+    np.cumsum(cells[idx].astype(np.int64), out=offsets[1:])
+    tables = np.empty(offsets[-1], dtype=np.int64)
+    if idx.size:
+        bk.count_tables(enc.codes, enc.ks, np.ascontiguousarray(rows[idx]), offsets, tables)
+    lat = lattice(n_sources)
+    redundancy = NATIVE[key]
+    scale = 1.0 / math.log(base)
+    full = (1 << n_sources) - 1
+    scaled = np.empty((cols.shape[0], lat.n_atoms))
+    mi = np.empty(cols.shape[0])
+    h_t = np.empty(cols.shape[0])
+    slot = np.full(cols.shape[0], -1, dtype=np.int64)
+    slot[idx] = np.arange(idx.size)
+    total = enc.n_samples
+    for i in range(cols.shape[0]):
+        r = rows[i]
+        if slot[i] >= 0:
+            table = tables[offsets[slot[i]] : offsets[slot[i] + 1]]
+            occupied = np.flatnonzero(table)
+            shape = (*ks[i, 1:], ks[i, 0])
+            support = np.stack(np.unravel_index(occupied, shape), axis=1).astype(np.int64)
+            counts = table[occupied]
+        else:
+            support, counts, _ = _counting.joint_support([enc.column(int(c)) for c in (*r[1:], r[0])])
+        # as pidlearn.redundancy.decompose, without its result object
+        tab = set_tables(support, counts / total, n_sources)
+        scaled[i] = redundancy(tab)[0] * scale
+        mi[i] = float(tab.mutual_information[full]) * scale
+        h_t[i] = tab.entropy_target * scale
+    values = np.ascontiguousarray((lat.mobius @ scaled.T).T)  # per row the sums of decompose's matrix-vector product
+    return BatchPID(lat.names, cols, values, mi, h_t, key, base)

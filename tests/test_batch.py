@@ -239,3 +239,82 @@ def test_dask_array_path_equals_serial():
             np.testing.assert_array_equal(dist.mutual_information, serial.mutual_information)
             np.testing.assert_array_equal(dist.entropy_target, serial.entropy_target)
             np.testing.assert_array_equal(dist.occupied, serial.occupied)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# batch_pid: the native measures on many tuples, equal to pid() bit for bit
+# --------------------------------------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::pidlearn.significance.BiasWarning")
+@pytest.mark.parametrize(
+    ("measure", "n_sources"), [("imin", 2), ("imin", 3), ("mmi", 3), ("ccs", 2), ("ccs", 3), ("dep", 2), ("broja", 2)]
+)
+def test_batch_pid_equals_pid(measure, n_sources):
+    from pidlearn.measures import BatchPID, batch_pid, pid
+
+    data = _random_data(600, [2, 3, 2, 4], seed=40 + n_sources)
+    tuples = _all_tuples(data.shape[1], n_sources, limit=12)
+    res = batch_pid(data, tuples, measure, base=np.e if measure == "mmi" else 2)
+    assert isinstance(res, BatchPID) and len(res) == len(tuples) and res.measure == measure
+    for i, tup in enumerate(tuples):
+        ref = pid(data[:, tup[0]], data[:, list(tup[1:])], measure, base=res.base)
+        np.testing.assert_array_equal(res.values[i], ref.values)
+        assert res.mutual_information[i] == ref.mutual_information
+        assert res.entropy_target[i] == ref.entropy_target
+        assert res.result(i).atoms == ref.atoms
+    assert res.atom_names == tuple(ref.atom_names)
+
+
+@pytest.mark.filterwarnings("ignore::pidlearn.significance.BiasWarning")
+def test_batch_pid_large_tables_and_labels():
+    """Tables beyond BATCH_MAX_CELLS are counted one by one, string labels are encoded once: same atoms."""
+    from pidlearn import measures
+    from pidlearn.measures import batch_pid, pid
+
+    rng = np.random.default_rng(3)
+    data = np.column_stack([rng.integers(0, 40, 500), rng.integers(0, 30, 500), rng.integers(0, 3, 500)])
+    labelled = np.array([[f"v{x}" for x in row] for row in data], dtype=object)
+    tuples = [(2, 0, 1), (0, 1, 2)]
+    assert 40 * 30 * 3 <= measures.BATCH_MAX_CELLS < 40 * 30 * 3 * 2  # fits; the next one does not
+    res = batch_pid(labelled, tuples, "imin")
+    for i, tup in enumerate(tuples):
+        ref = pid(labelled[:, tup[0]], labelled[:, list(tup[1:])], "imin")
+        np.testing.assert_array_equal(res.values[i], ref.values)
+    old = measures.BATCH_MAX_CELLS
+    try:
+        measures.BATCH_MAX_CELLS = 0
+        np.testing.assert_array_equal(batch_pid(labelled, tuples, "imin").values, res.values)
+    finally:
+        measures.BATCH_MAX_CELLS = old
+
+
+def test_batch_pid_sx_is_batch_sxpid():
+    from pidlearn.measures import batch_pid
+
+    data = _random_data(400, [2, 2, 2], seed=5)
+    res = batch_pid(data, [(3, 0, 1)], "sx")
+    assert isinstance(res, BatchSxPID)
+    np.testing.assert_array_equal(res.values, batch_sxpid(data, [(3, 0, 1)], output="array").values)
+
+
+def test_batch_pid_bad_input():
+    from pidlearn.measures import batch_pid
+
+    data = _random_data(100, [2, 2, 2], seed=6)
+    with pytest.raises(ValueError, match=r"not 'pm'.*pid\(\) once per tuple"):
+        batch_pid(data, [(3, 0, 1)], "pm")
+    with pytest.raises(ValueError, match="unknown PID measure"):
+        batch_pid(data, [(3, 0, 1)], "nope")
+    with pytest.raises(ValueError, match="'broja' is native for 2 sources only, got tuples of 3"):
+        batch_pid(data, [(3, 0, 1, 2)], "broja")
+    with pytest.raises(ValueError, match="tuples is empty"):
+        batch_pid(data, [], "imin")
+    with pytest.raises(ValueError, match="out of range"):
+        batch_pid(data, [(9, 0, 1)], "imin")
+    with pytest.raises(ValueError, match="also a source"):
+        batch_pid(data, [(0, 0, 1)], "imin")
+    with pytest.raises(ValueError, match="2-D"):
+        batch_pid(data[:, 0], [(0, 1, 2)], "imin")
+    with pytest.raises(ValueError, match="one number of sources"):
+        batch_pid(data, [(3, 0, 1), (3, 0, 1, 2)], "imin")
+    with pytest.raises(ValueError, match="base"):
+        batch_pid(data, [(3, 0, 1)], "imin", base=-1)

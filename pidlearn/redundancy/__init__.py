@@ -9,10 +9,13 @@ measure    redundancy of an antichain ``{A_1..A_k}``         reference          
 ``imin``   ``Σ_t p(t) min_i I(T=t; A_i)``                     Williams & Beer (2010)      per target value
 ``mmi``    ``min_i I(T; A_i)``                               Barrett (2015)              none
 ``ccs``    counted pointwise co-information on max-ent q     Ince (2017)                 per realisation
+``dep``    ``max(0, I_1 + I_2 - I_pair, I_1 + I_2 - I_ci)``  James et al. (2018)         none
+``broja``  ``max_{Q ∈ Δ_P} CoI_Q(T; S_1; S_2)``             Bertschinger et al. (2014)  none
 =========  ===============================================  ==========================  ==================
 
-All are defined for any number of sources (2..5, the lattice's range) and agree with dit's ``PID_WB``,
-``PID_MMI`` and ``PID_CCS``; see ``docs/pid_measures.md``.
+``imin``, ``mmi`` and ``ccs`` are defined for any number of sources (2..5, the lattice's range); ``dep`` and
+``broja`` for two (:data:`TWO_SOURCES`; for more, :mod:`pidlearn.measures` delegates them to dit). They agree with
+dit's ``PID_WB``, ``PID_MMI``, ``PID_CCS``, ``PID_dep`` and ``PID_BROJA``; see ``docs/pid_measures.md``.
 """
 
 from __future__ import annotations
@@ -22,14 +25,22 @@ import math
 import numpy as np
 
 from pidlearn.lattice import lattice
-from pidlearn.redundancy import ccs, imin, mmi
+from pidlearn.redundancy import broja, ccs, dep, imin, mmi
 from pidlearn.redundancy._tables import SetTables, set_tables
 from pidlearn.results import PIDResult
 
-__all__ = ["NATIVE", "SetTables", "decompose", "set_tables"]
+__all__ = ["NATIVE", "TWO_SOURCES", "SetTables", "decompose", "set_tables"]
 
 #: measure key -> redundancy function ``tables -> (average redundancies, pointwise redundancies or None)`` (nats).
-NATIVE = {"imin": imin.redundancies, "mmi": mmi.redundancies, "ccs": ccs.redundancies}
+NATIVE = {
+    "imin": imin.redundancies,
+    "mmi": mmi.redundancies,
+    "ccs": ccs.redundancies,
+    "dep": dep.redundancies,
+    "broja": broja.redundancies,
+}
+#: Native measures defined for two sources only.
+TWO_SOURCES = frozenset({"dep", "broja"})
 
 
 def decompose(
@@ -51,7 +62,7 @@ def decompose(
     probs : ndarray of float64, shape (m,)
         Their probabilities (summing to 1).
     n_sources : int
-        Number of sources (2..5).
+        Number of sources (2..5; 2 for the measures in :data:`TWO_SOURCES`).
     measure : str
         A key of :data:`NATIVE`.
     base : float, default 2
