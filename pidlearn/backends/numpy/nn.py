@@ -10,7 +10,8 @@ module boundary, so a module's first layer skips it — for a convolution that i
 * vector: :class:`Linear` (``y = x Wᵀ + b``), :class:`LazyLinear`, :class:`ReLU`, :class:`Dropout`,
   :class:`Flatten`, :class:`Sequential`;
 * grid: :class:`Conv2d` (stride 1, zero padding) through ``im2col`` — the ``C k²`` shifted copies of the input as
-  columns, one matrix product ``cols · Wᵀ``, and the transposed scatter for the input gradient —, :class:`MaxPool2d`;
+  columns, one matrix product ``W cols`` per sample, and the transposed scatter for the input gradient —,
+  :class:`MaxPool2d` (numba kernels in :mod:`pidlearn.backends.numpy._conv_kernels`);
 * graph: :class:`GraphBatch` with the normalised adjacency as a ``scipy.sparse`` CSR matrix; :class:`GCNConv`
   (Kipf & Welling 2017) ``H' = D̂^{-1/2} (A + I) D̂^{-1/2} H W + b``, backward ``Âᵀ``; :class:`GINConv` (Xu et al.
   2019) ``H' = MLP((1 + ε) H + Σ_{j → i} H_j)``; :class:`BatchNorm1d`; :class:`GCNBlock`, :class:`GINBlock` (the
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from pidlearn.backends.numpy._conv_kernels import max_pool_backward, max_pool_forward
 
 __all__ = [
     "BatchNorm1d",
@@ -125,7 +128,9 @@ class Linear(Layer):
     def forward(self, x, train: bool = True):
         self._x = x
         out = x @ self.params["weight"].T
-        return out + self.params["bias"] if "bias" in self.params else out
+        if "bias" in self.params:
+            out += self.params["bias"]
+        return out
 
     def backward(self, g, need_input: bool = True):
         self.grads = {"weight": g.T @ self._x}
@@ -155,11 +160,11 @@ class LazyLinear(Linear):
 
 
 class ReLU(Layer):
-    """``max(x, 0)``; the gradient is 0 at 0 (as torch)."""
+    """``max(x, 0)``; the gradient is 0 at 0 and NaN stays NaN (as torch)."""
 
     def forward(self, x, train: bool = True):
         self._mask = x > 0
-        return np.where(self._mask, x, 0).astype(x.dtype, copy=False)
+        return np.maximum(x, x.dtype.type(0))
 
     def backward(self, g, need_input: bool = True):
         return g * self._mask if need_input else None
@@ -282,10 +287,13 @@ class Sequential(Layer):
 
 # ------------------------------------------------------------------------------------------------------------------
 class Conv2d(Layer):
-    """2-D convolution, stride 1, zero padding, by ``im2col``: ``out = cols · W_matᵀ + b``.
+    """2-D convolution, stride 1, zero padding, by ``im2col`` and one batched matrix product per sample.
 
-    ``cols`` (N·H'·W', C·k²) holds every receptive field as a row; ``∂W = gᵀ cols``, ``∂b = Σ g`` and, only when
-    asked, ``∂x`` by adding the ``k²`` shifted slices of ``g · W_mat`` back (``col2im``).
+    With ``K = C k²`` and ``P = H' W'``, ``cols`` (N, K + 1, P) holds sample ``n``'s receptive fields as columns
+    (row ``(c, i, j)`` is the padded input shifted by ``(i, j)``) and a last row of ones, so that the weight with the
+    bias as its last column, ``W⁺ = [W_mat | b]`` (O, K + 1), gives ``out_n = W⁺ cols_n`` (O, P) already in NCHW
+    order, and the backward pass ``[∂W_mat | ∂b] = Σ_n g_n cols_nᵀ`` in one batched product. Only when asked,
+    ``∂x`` adds the ``k²`` shifted slices of ``W_matᵀ g_n`` back (``col2im``).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, *, seed=None,
@@ -297,39 +305,58 @@ class Conv2d(Layer):
         self.params["weight"] = _uniform(rng, bound, (out_channels, in_channels, self.k, self.k), dtype)
         self.params["bias"] = _uniform(rng, bound, (out_channels,), dtype)
 
+    def _columns(self, xp: np.ndarray, ho: int, wo: int, dtype) -> np.ndarray:
+        """``cols`` (N, C k² + 1, H' W') of the padded input ``xp``: the receptive fields, then a row of ones."""
+        n, c = xp.shape[:2]
+        k, kk = self.k, c * self.k * self.k
+        cols = np.empty((n, kk + 1, ho * wo), dtype)
+        cols[:, kk] = 1
+        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))  # (n, c, ho, wo, k, k), a view
+        np.copyto(cols[:, :kk].reshape(n, c, k, k, ho, wo), win.transpose(0, 1, 4, 5, 2, 3))  # reshape: a view
+        return cols
+
     def forward(self, x, train: bool = True):
-        if x.ndim != 4:
-            raise ValueError(f"Conv2d expects (batch, channels, height, width), got shape {x.shape}")
-        p, k = self.padding, self.k
+        weight = self.params["weight"]
+        o, c, k, _ = weight.shape
+        if x.ndim != 4 or x.shape[1] != c:
+            raise ValueError(f"Conv2d expects (batch, {c} channels, height, width), got shape {x.shape}")
+        p = self.padding
         xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        n, c, h, w = xp.shape
+        n, _, h, w = xp.shape
         ho, wo = h - k + 1, w - k + 1
-        win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))  # (n, c, ho, wo, k, k)
-        cols = np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * k * k)
-        wmat = self.params["weight"].reshape(len(self.params["weight"]), -1)
-        out = cols @ wmat.T
-        out += self.params["bias"]
-        self._cache = (cols, x.shape, (n, c, h, w), ho, wo)
-        return out.reshape(n, ho, wo, -1).transpose(0, 3, 1, 2)
+        if ho < 1 or wo < 1:
+            raise ValueError(f"Conv2d: the {k} x {k} kernel is larger than the padded input {h} x {w}")
+        dtype = np.result_type(x.dtype, weight.dtype)
+        cols = self._columns(xp, ho, wo, dtype)
+        wplus = np.concatenate([weight.reshape(o, -1), self.params["bias"][:, None]], 1).astype(dtype, copy=False)
+        self._cache = (cols, (n, c, h, w), ho, wo)
+        return np.matmul(wplus, cols).reshape(n, o, ho, wo)
 
     def backward(self, g, need_input: bool = True):
-        cols, _shape, (n, c, h, w), ho, wo = self._cache
-        o = g.shape[1]
-        g2 = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(-1, o)
-        self.grads = {"weight": (g2.T @ cols).reshape(self.params["weight"].shape), "bias": g2.sum(0)}
+        cols, (n, c, h, w), ho, wo = self._cache
+        weight = self.params["weight"]
+        o, kk = len(weight), cols.shape[1] - 1
+        g3 = np.ascontiguousarray(g).reshape(n, o, ho * wo)
+        gplus = np.matmul(g3, cols.transpose(0, 2, 1)).sum(0)  # (o, kk + 1): [∂W_mat | ∂b]
+        self.grads = {"weight": gplus[:, :kk].reshape(weight.shape), "bias": gplus[:, kk].copy()}
         if not need_input:
             return None
         k, p = self.k, self.padding
-        dcols = (g2 @ self.params["weight"].reshape(o, -1)).reshape(n, ho, wo, c, k, k)
-        dx = np.zeros((n, c, h, w), dtype=g.dtype)
+        dcols = np.matmul(weight.reshape(o, kk).T, g3).reshape(n, c, k, k, ho, wo)
+        dx = np.zeros((n, c, h, w), dtype=dcols.dtype)
         for i in range(k):
             for j in range(k):
-                dx[:, :, i : i + ho, j : j + wo] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+                dx[:, :, i : i + ho, j : j + wo] += dcols[:, :, i, j]
         return dx[:, :, p : h - p, p : w - p] if p else dx
 
 
 class MaxPool2d(Layer):
-    """Non-overlapping ``s × s`` max pooling (stride = size, floor); the gradient goes to the first maximum."""
+    """Non-overlapping ``s × s`` max pooling (stride = size, floor); the gradient goes to the first maximum, a
+    window holding NaN gives NaN (as torch).
+
+    One numba pass (:mod:`pidlearn.backends.numpy._conv_kernels`) writes the maxima and their flat indices; the
+    backward pass scatters the gradient to those indices.
+    """
 
     def __init__(self, size: int = 2):
         super().__init__()
@@ -337,27 +364,24 @@ class MaxPool2d(Layer):
 
     def forward(self, x, train: bool = True):
         s = self.s
+        if x.ndim != 4 or x.shape[2] < s or x.shape[3] < s:
+            raise ValueError(f"MaxPool2d({s}) expects (batch, channels, height >= {s}, width >= {s}), got {x.shape}")
+        x = np.ascontiguousarray(x)
         n, c, h, w = x.shape
-        ho, wo = h // s, w // s
-        blocks = x[:, :, : ho * s, : wo * s].reshape(n, c, ho, s, wo, s).transpose(0, 1, 2, 4, 3, 5)
-        blocks = blocks.reshape(n, c, ho, wo, s * s)
-        arg = blocks.argmax(-1)
+        out = np.empty((n, c, h // s, w // s), dtype=x.dtype)
+        arg = np.empty(out.shape, dtype=np.int32)
+        nan = x.dtype.kind == "f" and x.size > 0 and bool(np.isnan(x.max()))  # max propagates NaN; cheap
+        max_pool_forward(x, s, nan, out, arg)
         self._cache = (x.shape, arg)
-        return np.take_along_axis(blocks, arg[..., None], -1)[..., 0]
+        return out
 
     def backward(self, g, need_input: bool = True):
         if not need_input:
             return None
         (n, c, h, w), arg = self._cache
-        s = self.s
-        ho, wo = g.shape[2], g.shape[3]
-        blocks = np.zeros((n, c, ho, wo, s * s), dtype=g.dtype)
-        np.put_along_axis(blocks, arg[..., None], g[..., None], -1)
-        dx = np.zeros((n, c, h, w), dtype=g.dtype)
-        dx[:, :, : ho * s, : wo * s] = (
-            blocks.reshape(n, c, ho, wo, s, s).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho * s, wo * s)
-        )
-        return dx
+        dx = np.zeros((n, c, h * w), dtype=g.dtype)
+        max_pool_backward(np.ascontiguousarray(g), arg, dx)
+        return dx.reshape(n, c, h, w)
 
 
 class BatchNorm1d(Layer):
