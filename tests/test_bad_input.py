@@ -433,3 +433,22 @@ def test_memory_limit_environment(monkeypatch):
     monkeypatch.setenv("PIDLEARN_MEMORY_LIMIT_GIB", "lots")
     with pytest.raises(ValueError, match="PIDLEARN_MEMORY_LIMIT_GIB must be a number"):
         InfomorphicLayer(4, 3, 3)
+
+
+# NumPy-backend seeds -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [-1, 1.5, 2**63, "0"])
+def test_numpy_backend_seeds_name_the_argument(seed):
+    """The NumPy objects that draw initial weights take a Generator, None or a seed int checked by
+    :func:`pidlearn.backends._settings.check_seed` (not NumPy's SeedSequence error)."""
+    from pidlearn.backends.numpy.memory import InfomorphicMemory as NumpyMemory
+    from pidlearn.backends.numpy.train import InfomorphicNetwork
+
+    for make in (
+        lambda: NumpyLayer(4, 3, 3, seed=seed),
+        lambda: InfomorphicNetwork(4, 3, seed=seed),
+        lambda: NumpyMemory(8, seed=seed),
+    ):
+        with pytest.raises(ValueError, match="seed must be an int"):
+            make()
+    rng = np.random.default_rng(0)
+    assert NumpyLayer(4, 3, 3, seed=rng).rng is rng

@@ -19,11 +19,21 @@ __all__ = [
     "MEMORY_FRACTION",
     "NON_FINITE_DRIVES",
     "NON_FINITE_INPUTS",
+    "all_finite",
+    "as_generator",
+    "check_epochs",
+    "check_finite_inputs",
     "check_finite_number",
     "check_int",
+    "check_learning_rate",
     "check_memory",
     "check_n_bins",
+    "check_network_sizes",
+    "check_patterns",
+    "check_probe_inputs",
+    "check_seed",
     "check_size",
+    "check_weight_decay",
     "diverged_message",
     "layer_settings",
     "memory_limit",
@@ -76,6 +86,101 @@ def check_finite_number(name: str, value, *, positive: bool = False) -> float:
     if not math.isfinite(value) or (positive and value <= 0):
         raise ValueError(f"{name} must be a finite{' positive' if positive else ''} number, got {value!r}")
     return value
+
+
+def check_learning_rate(name: str, value) -> float:
+    """Validate a learning rate (a finite number ``> 0``; ``TypeError`` for a non-number) and return it as a float.
+
+    Every optimiser of both backends takes its rates through here, so a bad ``lr_readout`` is refused with the
+    caller's argument name, not deep inside ``torch.optim.Adam`` (or, in NumPy, not at all).
+    """
+    return check_finite_number(name, value, positive=True)
+
+
+def check_weight_decay(name: str, value) -> float:
+    """Validate an L2 weight decay (a finite number ``>= 0``) and return it as a float."""
+    value = check_finite_number(name, value)
+    if value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0 (an L2 penalty; 0 turns it off), got {value!r}")
+    return value
+
+
+#: Largest trainer seed: ``seed + 1`` seeds the evaluation generator, and torch seeds are 64-bit.
+MAX_SEED = 2**63 - 2
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """Validate a trainer seed (an int from 0 to :data:`MAX_SEED`; NumPy ints too) and return it as an int."""
+    seed = check_int(name, seed, 0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be an int from 0 to 2**63 - 2 (a generator seed), got {seed!r}")
+    return seed
+
+
+def as_generator(seed, name: str = "seed") -> np.random.Generator:
+    """A NumPy ``Generator`` from ``seed``: a ``Generator`` (used as is), ``None`` (fresh entropy) or a checked
+    :func:`check_seed` int (so that ``seed=-1`` is refused naming ``name``, not by NumPy's ``SeedSequence``)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(None if seed is None else check_seed(seed, name))
+
+
+def check_epochs(epochs) -> int:
+    """Validate ``fit``'s ``epochs`` (a positive int: ``-1`` would train nothing, ``1.5`` two epochs)."""
+    return check_int("epochs", epochs, 1)
+
+
+def check_network_sizes(n_inputs, n_classes, hidden) -> tuple[int, int, int]:
+    """The checked sizes of a supervised ``InfomorphicNetwork`` of either backend: ``(n_inputs, n_classes, hidden)``.
+
+    ``n_inputs >= 1`` features, ``n_classes >= 2`` labels (one class leaves nothing to predict and gives the
+    readout's context a constant), ``hidden >= 0`` neurons (0: no hidden layer). Checked here, with the caller's
+    names, before the layers check their own (``n_receptive``, ``n_context``).
+    """
+    if isinstance(hidden, bool) or not isinstance(hidden, numbers.Integral) or hidden < 0:
+        raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
+    return check_size("n_inputs", n_inputs), check_int("n_classes", n_classes, 2), int(hidden)
+
+
+def all_finite(x) -> bool:
+    """Whether every entry of a NumPy array or torch tensor is finite (no NaN, no inf)."""
+    return bool(x.isfinite().all()) if hasattr(x, "isfinite") else bool(np.isfinite(x).all())
+
+
+def check_finite_inputs(x, name: str):
+    """Refuse a NumPy array or torch tensor of inputs with NaN or inf (``ValueError`` naming ``name``); returns it."""
+    if not all_finite(x):
+        raise ValueError(f"{name} contains NaN or inf; remove or impute those samples before training")
+    return x
+
+
+def check_probe_inputs(train_codes, train_labels, test_codes, test_labels) -> None:
+    """Refuse linear-probe inputs (NumPy arrays or torch tensors, already converted) that do not fit together:
+    2-d codes of one width, at least one of each, one integer label ``>= 0`` per code, finite codes."""
+    if train_codes.ndim != 2 or test_codes.ndim != 2 or train_codes.shape[1] != test_codes.shape[1]:
+        raise ValueError(
+            f"codes must be 2-d with the same width, got {tuple(train_codes.shape)} and {tuple(test_codes.shape)}"
+        )
+    for codes, labels, part in ((train_codes, train_labels, "train"), (test_codes, test_labels, "test")):
+        if tuple(labels.shape) != (len(codes),):
+            raise ValueError(
+                f"{part}_labels must have one entry per code, got shape {tuple(labels.shape)} for {len(codes)} codes"
+            )
+        if len(codes) == 0:
+            raise ValueError(f"{part}_codes is empty; the probe needs at least one code to train and one to test")
+        if int(labels.min()) < 0:
+            raise ValueError(f"{part}_labels must be class indices >= 0, got {int(labels.min())}")
+        check_finite_inputs(codes, f"{part}_codes")
+
+
+def check_patterns(patterns, n_neurons: int, name: str = "patterns"):
+    """Refuse memory patterns (a backend array, already of a float dtype) that are not ``(P >= 1, n_neurons)`` and
+    finite; returns them unchanged."""
+    if patterns.ndim != 2 or patterns.shape[1] != n_neurons or patterns.shape[0] == 0:
+        raise ValueError(f"{name} must have shape (P, {n_neurons}) with P >= 1, got {tuple(patterns.shape)}")
+    if not all_finite(patterns):
+        raise ValueError(f"{name} contain NaN or inf; patterns are vectors in {{-1, +1}}^{n_neurons}")
+    return patterns
 
 
 def check_activation_kwargs(fn, activation: str, kwargs) -> dict:

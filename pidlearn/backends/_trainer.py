@@ -15,12 +15,17 @@ import time
 import numpy as np
 
 from pidlearn._progress import progress_bar
-from pidlearn.backends._settings import NON_FINITE_DRIVES, check_int
+from pidlearn.backends._settings import (
+    NON_FINITE_DRIVES,
+    check_epochs,
+    check_finite_inputs,
+    check_int,
+    check_learning_rate,
+    check_seed,
+    check_weight_decay,
+)
 from pidlearn.goals import RESIDUAL
 from pidlearn.lattice import lattice
-
-#: Largest trainer seed: ``seed + 1`` seeds the evaluation generator, and torch seeds are 64-bit.
-_MAX_SEED = 2**63 - 2
 
 __all__ = ["LayeredTrainer"]
 
@@ -54,7 +59,7 @@ class LayeredTrainer:
     or None)}``), ``_as_inputs(x, y)``, ``_eval_generator()`` and ``_theta_pass(x, generator, batch_size)`` (the
     readout θ of one stochastic pass with the label input zeroed), ``state_dict`` / ``load_state_dict`` and
     ``save`` / ``load``; the network provides ``layers()``, ``n_inputs`` and ``n_classes``, its layers
-    ``n_sources``.
+    ``n_sources``. Every setting is checked here, once for both backends, before an optimiser is made.
     """
 
     def __init__(
@@ -74,15 +79,30 @@ class LayeredTrainer:
         self.batch_size = check_int("batch_size", batch_size, 2)
         self.monitor_every = check_int("monitor_every", monitor_every, 1)
         self.eval_samples = check_int("eval_samples", eval_samples, 1)
+        self.seed = check_seed(seed)
+        given = {"hidden": (lr_hidden, weight_decay_hidden), "readout": (lr_readout, weight_decay_readout)}
+        rates = {
+            kind: (check_learning_rate(f"lr_{kind}", lr), check_weight_decay(f"weight_decay_{kind}", decay))
+            for kind, (lr, decay) in given.items()
+        }
+        layers = getattr(network, "layers", None)
+        if not callable(layers) or not all(hasattr(network, a) for a in ("n_inputs", "n_classes")):
+            raise TypeError(
+                f"network must be an InfomorphicNetwork of this backend, got a {type(network).__name__}; make one "
+                f"with {type(self).__module__}.InfomorphicNetwork(n_inputs, n_classes)"
+            )
         self.network = network
-        self.seed = check_int("seed", seed, 0)
-        if self.seed > _MAX_SEED:
-            raise ValueError(f"seed must be an int from 0 to 2**63 - 2 (a generator seed), got {seed!r}")
         self.progress = progress
         self.optimizers = {}
-        for name, layer in network.layers().items():
-            lr, wd = (lr_readout, weight_decay_readout) if name == "readout" else (lr_hidden, weight_decay_hidden)
-            self.optimizers[name] = self._make_optimizer(layer, lr, wd)
+        for name, layer in layers().items():
+            lr, weight_decay = rates["readout" if name == "readout" else "hidden"]
+            try:
+                self.optimizers[name] = self._make_optimizer(layer, lr, weight_decay)
+            except AttributeError:  # a layer of the other backend (no params / parameters())
+                raise TypeError(
+                    f"network must be an InfomorphicNetwork of this trainer's backend ({type(self).__module__}), "
+                    f"got one of {type(network).__module__}"
+                ) from None
         self.epoch = 0
         self.history: list[dict] = []
 
@@ -161,9 +181,7 @@ class LayeredTrainer:
                     f"{y_name} holds labels {low}..{high} but the network has {n_classes} classes: labels must lie "
                     f"in 0..{n_classes - 1} (remap them, or make the network with n_classes={max(high + 1, 2)})"
                 )
-        finite = x.isfinite().all() if hasattr(x, "isfinite") else np.isfinite(x).all()
-        if not bool(finite):
-            raise ValueError(f"{x_name} contains NaN or inf; remove or impute those samples before training")
+        check_finite_inputs(x, x_name)
 
     def accuracy(self, x, labels) -> float:
         """Fraction of correctly predicted labels."""
@@ -183,12 +201,13 @@ class LayeredTrainer:
         ----------
         x_train : array (n, n_inputs) float, y_train : int array (n,)
         epochs : int
-            Total number of epochs.
+            Total number of epochs (a positive int).
         eval_sets : dict name -> (x, y), optional
             Evaluated after every epoch (e.g. ``{"validation": ..., "test": ...}``).
         checkpoint : path, optional
             Saved after every epoch (see ``save``).
         """
+        epochs = check_epochs(epochs)
         _check_label_values(y_train, "y_train")
         x_train, y_train = self._as_inputs(x_train, y_train)
         self._check_data(x_train, y_train, "x_train", "y_train")

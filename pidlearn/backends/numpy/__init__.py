@@ -10,7 +10,11 @@
 * :class:`UnsupervisedTrainer` (:mod:`.unsupervised`) and :class:`InfomorphicMemory` (:mod:`.memory`) — the
   unsupervised and associative-memory tasks, the torch backend's API with analytic gradients;
 * :class:`MOLE` (:mod:`.mole`, :mod:`.mole_objectives`, :mod:`.nn`) — module-wise training with the Rényi, InfoNCE
-  and PID objectives and their analytic gradients on MLP, CNN, GCN and GIN modules.
+  and PID objectives and their analytic gradients on MLP, CNN, GCN and GIN modules;
+* :func:`plot_history`, :func:`plot_mi_history` — the training plots (:mod:`pidlearn.backends.plots`, shared with
+  the torch backend; matplotlib is imported only when a plot is drawn).
+
+The names both backends export are the shared API (``tests/test_backends_contract.py``).
 
 No module of this backend imports torch.
 """
@@ -29,6 +33,7 @@ from pidlearn.backends.numpy.mole_objectives import InfoNCE, PIDGoal, RenyiMI, e
 from pidlearn.backends.numpy.neurons import InfomorphicLayer, LocalUpdate
 from pidlearn.backends.numpy.train import Adam, InfomorphicNetwork, Trainer, standardise
 from pidlearn.backends.numpy.unsupervised import UnsupervisedTrainer, linear_probe, random_projection_codes
+from pidlearn.backends.plots import plot_history, plot_mi_history
 
 __all__ = [
     "MOLE",
@@ -50,6 +55,8 @@ __all__ = [
     "linear_probe",
     "make_objective",
     "nn",
+    "plot_history",
+    "plot_mi_history",
     "random_patterns",
     "random_projection_codes",
     "recall",

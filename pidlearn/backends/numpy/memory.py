@@ -45,13 +45,23 @@ PNAS 79, 2554 (1982).
 
 from __future__ import annotations
 
-import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from pidlearn.backends._capacity import capacity_sweep, recall_scores
-from pidlearn.backends._settings import NON_FINITE_DRIVES, check_finite_number, check_memory, table_size
+from pidlearn.backends._settings import (
+    NON_FINITE_DRIVES,
+    as_generator,
+    check_epochs,
+    check_finite_number,
+    check_int,
+    check_learning_rate,
+    check_memory,
+    check_patterns,
+    check_seed,
+    table_size,
+)
 from pidlearn.backends.numpy.activations import firing_probability
 from pidlearn.backends.numpy.binning import adaptive_bins, check_n_bins, fixed_bins
 from pidlearn.backends.numpy.local_rule import GoalGradient, _goal_gradient, atom_names, goal_weights
@@ -153,8 +163,7 @@ class InfomorphicMemory:
         seed=None,
         dtype=np.float32,
     ):
-        if isinstance(n_neurons, bool) or not isinstance(n_neurons, numbers.Integral) or n_neurons < 2:
-            raise ValueError(f"n_neurons must be an int >= 2, got {n_neurons!r}")
+        n_neurons = check_int("n_neurons", n_neurons, 2)
         if binning not in ("adaptive", "fixed"):
             raise ValueError(f"binning must be 'adaptive' or 'fixed', got {binning!r}")
         n = self.n_neurons = int(n_neurons)
@@ -173,7 +182,7 @@ class InfomorphicMemory:
         )
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.gamma, self.gamma_res, self._w, self._w_total = goal_weights(goal, 2)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        rng = as_generator(seed)
         self.trainable_input = input_weight is None
         self.input_weight = np.full(n, 1.0 if input_weight is None else input_weight, dtype=self.dtype)
         self.input_bias = np.zeros(n, dtype=self.dtype)
@@ -188,12 +197,7 @@ class InfomorphicMemory:
 
     # --------------------------------------------------------------------------------------------------------------
     def _check_patterns(self, patterns, name: str = "patterns") -> np.ndarray:
-        p = _as_float_array(patterns, name, self.dtype)
-        if p.ndim != 2 or p.shape[1] != self.n_neurons:
-            raise ValueError(f"{name} must have shape (P, {self.n_neurons}), got {p.shape}")
-        if not np.isfinite(p).all():
-            raise ValueError(f"{name} contain NaN or inf")
-        return p
+        return check_patterns(_as_float_array(patterns, name, self.dtype), self.n_neurons, name)
 
     def hebbian_init_(self, patterns) -> InfomorphicMemory:
         """Set the recurrent weights to the Hebbian ``ξᵀξ / N`` of ``patterns`` (zero diagonal); returns ``self``."""
@@ -278,15 +282,14 @@ class InfomorphicMemory:
         return -float((np.asarray(pid.atoms) @ self.gamma + self.gamma_res * np.asarray(pid.residual_entropy)).sum())
 
     def fit(self, patterns, *, epochs: int = 100, lr: float = 0.05, callback=None) -> list[dict]:
-        """Full-batch Adam on the goal, at most ``epochs`` steps; returns the mean atoms per step.
+        """Full-batch Adam on the goal, at most ``epochs`` steps (a positive int; ``lr`` positive); returns the mean
+        atoms per step.
 
         ``callback(epoch)``, if given, is called after each step (``epoch`` counts from 1); training stops when it
         returns true (the capacity sweep's early stop).
         """
+        epochs, lr = check_epochs(epochs), check_learning_rate("lr", lr)
         patterns = self._check_patterns(patterns)
-        lr = check_finite_number("lr", lr)
-        if lr < 0:
-            raise ValueError(f"Invalid learning rate: {lr}")
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable (epoch -> bool) or None, got {type(callback).__name__}")
         opt = Adam(self.params, lr=lr)
@@ -410,6 +413,7 @@ def recall_capacity(
     def new_memory():
         return InfomorphicMemory(n_neurons, input_weight=input_weight, binning=binning, n_bins=n_bins, seed=seed)
 
+    seed = check_seed(seed)
     return capacity_sweep(
         n_neurons,
         pattern_counts,

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pidlearn.backends._settings import NON_FINITE_DRIVES, layer_settings
+from pidlearn.backends._settings import NON_FINITE_DRIVES, as_generator, layer_settings
 from pidlearn.backends.numpy import activations as _act
 from pidlearn.backends.numpy.binning import adaptive_bins, fixed_bins
 from pidlearn.backends.numpy.local_rule import _goal_gradient, atom_names, goal_weights
@@ -133,7 +133,7 @@ class InfomorphicLayer:
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
             raise TypeError(f"dtype must be a float dtype, got {self.dtype}")
-        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.rng = as_generator(seed)
         n, dt, rng = self.n_neurons, self.dtype, self.rng
         params = {
             "receptive.weight": _uniform(rng, n_receptive, (n, n_receptive), dt),

@@ -12,10 +12,12 @@ each layer's analytic local rule (:meth:`.neurons.InfomorphicLayer.local_update`
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
 from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
+from pidlearn.backends._settings import as_generator, check_network_sizes
 from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.numpy.neurons import InfomorphicLayer
 from pidlearn.goals import RESIDUAL, preset
@@ -51,6 +53,7 @@ class InfomorphicNetwork:
     ----------
     n_inputs : int, default 784
     n_classes : int, default 10
+        At least 2.
     hidden : int, default 0
         Hidden neurons; 0 gives the single-layer network (R = image, C = label).
     hidden_goal : str or mapping, default "context_heuristic"
@@ -72,11 +75,9 @@ class InfomorphicNetwork:
         seed=None,
         dtype=np.float32,
     ):
-        if isinstance(hidden, bool) or not isinstance(hidden, (int, np.integer)) or hidden < 0:
-            raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
-        hidden = int(hidden)
+        n_inputs, n_classes, hidden = check_network_sizes(n_inputs, n_classes, hidden)
         self.n_inputs, self.n_classes, self.n_hidden = n_inputs, n_classes, hidden
-        rng = np.random.default_rng(seed)
+        rng = as_generator(seed)
         self.hidden = None
         if hidden:
             lateral = _n_sources_of(hidden_goal) == 3
@@ -139,7 +140,7 @@ class Adam:
         self.step_count += 1
         b1, b2 = self.betas
         bc1 = 1.0 - b1**self.step_count
-        bc2_sqrt = np.sqrt(1.0 - b2**self.step_count)
+        bc2_sqrt = math.sqrt(1.0 - b2**self.step_count)  # a Python float: keeps a float32 update in float32
         for k, p in self.params.items():
             g = grads[k].astype(p.dtype, copy=False)
             if self.weight_decay:

@@ -36,23 +36,22 @@ import numpy as np
 
 from pidlearn._progress import progress_bar
 from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
-from pidlearn.backends._settings import check_finite_number, check_int
+from pidlearn.backends._settings import (
+    check_epochs,
+    check_finite_inputs,
+    check_int,
+    check_learning_rate,
+    check_probe_inputs,
+    check_seed,
+    check_size,
+    check_weight_decay,
+)
 from pidlearn.backends.numpy.local_rule import atom_names
 from pidlearn.backends.numpy.neurons import InfomorphicLayer
 from pidlearn.backends.numpy.train import Adam
 from pidlearn.goals import RESIDUAL
 
 __all__ = ["UnsupervisedTrainer", "linear_probe", "random_projection_codes"]
-
-
-def _check_lr(lr, weight_decay) -> tuple[float, float]:
-    lr = check_finite_number("lr", lr)
-    if lr < 0:
-        raise ValueError(f"Invalid learning rate: {lr}")
-    weight_decay = check_finite_number("weight_decay", weight_decay)
-    if weight_decay < 0:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-    return lr, weight_decay
 
 
 class UnsupervisedTrainer:
@@ -63,10 +62,13 @@ class UnsupervisedTrainer:
     ----------
     n_inputs : int
     n_neurons : int
+        At least 2 (each neuron's context is the other neurons' samples).
     goal : str or mapping, default "lateral_heuristic"
     batch_size : int, default 1024
     lr : float, default 2e-3
+        Positive.
     weight_decay : float, default 3.5e-4
+        Non-negative.
     seed : int, default 0
         Initial weights, shuffling and the neurons' samples.
     progress : bool, default True
@@ -95,9 +97,10 @@ class UnsupervisedTrainer:
         progress: bool = True,
         dtype=np.float32,
     ):
+        n_inputs, n_neurons = check_size("n_inputs", n_inputs), check_int("n_neurons", n_neurons, 2)
         batch_size = check_int("batch_size", batch_size, 2)
-        seed = check_int("seed", seed, 0)
-        lr, weight_decay = _check_lr(lr, weight_decay)
+        seed = check_seed(seed)
+        lr, weight_decay = check_learning_rate("lr", lr), check_weight_decay("weight_decay", weight_decay)
         self.layer = InfomorphicLayer(
             n_inputs, n_neurons, n_neurons, goal=goal, context_no_self=True, seed=seed, dtype=dtype
         )
@@ -120,7 +123,7 @@ class UnsupervisedTrainer:
             raise ValueError(f"x has shape {tuple(x.shape)}; the layer expects (n, {self.layer.n_receptive})")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise TypeError(f"x must be a real numeric array, got dtype {x.dtype}")
-        return x.astype(self.layer.dtype, copy=False)
+        return check_finite_inputs(x, "x").astype(self.layer.dtype, copy=False)
 
     def step(self, x) -> tuple[float, np.ndarray]:
         """One training step on a batch (two passes, the local rule, one Adam step).
@@ -136,8 +139,10 @@ class UnsupervisedTrainer:
     def fit(self, x, epochs: int, *, checkpoint=None) -> list[dict]:
         """Train until ``epochs`` epochs are done in total; ``history`` holds seconds and mean atoms per epoch.
 
-        ``checkpoint`` (a path) is saved after every epoch; :meth:`load` resumes from it to the same state.
+        ``epochs`` is a positive int; ``checkpoint`` (a path) is saved after every epoch; :meth:`load` resumes from
+        it to the same state.
         """
+        epochs = check_epochs(epochs)
         x = self._check_x(x)
         if len(x) < self.batch_size:
             raise ValueError(f"x has {len(x)} samples, fewer than one batch of {self.batch_size}")
@@ -254,10 +259,7 @@ def linear_probe(
     xte = np.asarray(test_codes, dtype=np.float64)
     ytr = np.asarray(train_labels).astype(np.int64)
     yte = np.asarray(test_labels).astype(np.int64)
-    if xtr.ndim != 2 or xte.ndim != 2 or xtr.shape[1] != xte.shape[1]:
-        raise ValueError(f"codes must be 2-d with the same width, got {xtr.shape} and {xte.shape}")
-    if ytr.shape != (len(xtr),) or yte.shape != (len(xte),):
-        raise ValueError(f"labels must have one entry per code, got {ytr.shape} for {len(xtr)} and {yte.shape}")
+    check_probe_inputs(xtr, ytr, xte, yte)
     n_classes = int(max(ytr.max(), yte.max())) + 1
     rng = np.random.default_rng(seed)
     bound = 1.0 / np.sqrt(xtr.shape[1])

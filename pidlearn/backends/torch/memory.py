@@ -49,7 +49,15 @@ import torch
 from torch import nn
 
 from pidlearn.backends._capacity import capacity_sweep, recall_scores
-from pidlearn.backends._settings import check_finite_number, check_memory
+from pidlearn.backends._settings import (
+    check_epochs,
+    check_finite_number,
+    check_int,
+    check_learning_rate,
+    check_memory,
+    check_patterns,
+    check_seed,
+)
 from pidlearn.backends.torch.activations import firing_probability
 from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
 from pidlearn.backends.torch.functional import SxPIDAtoms, _table_bytes, atom_names, sample_sxpid_atoms
@@ -59,7 +67,21 @@ __all__ = ["InfomorphicMemory", "hopfield_weights", "random_patterns", "recall",
 
 
 def random_patterns(n_patterns: int, n_neurons: int, seed: int = 0) -> torch.Tensor:
-    """``P`` random patterns in {−1, +1}^N (float32), reproducible from ``seed``."""
+    """``P`` random patterns in {−1, +1}^N (float32), each bit ±1 with probability 1/2, reproducible from ``seed``.
+
+    Parameters
+    ----------
+    n_patterns : int
+        ``P``, the number of patterns.
+    n_neurons : int
+        ``N``, the bits of each pattern.
+    seed : int, default 0
+        Seed of a private ``torch.Generator`` (the NumPy backend draws other patterns from the same seed).
+
+    Returns
+    -------
+    Tensor (P, N) float32
+    """
     g = torch.Generator().manual_seed(seed)
     return torch.randint(0, 2, (n_patterns, n_neurons), generator=g).float() * 2.0 - 1.0
 
@@ -98,8 +120,7 @@ class InfomorphicMemory(nn.Module):
         bin_range: float = 20.0,
     ):
         super().__init__()
-        if isinstance(n_neurons, bool) or not isinstance(n_neurons, int) or n_neurons < 2:
-            raise ValueError(f"n_neurons must be an int >= 2, got {n_neurons!r}")
+        n_neurons = check_int("n_neurons", n_neurons, 2)
         if binning not in ("adaptive", "fixed"):
             raise ValueError(f"binning must be 'adaptive' or 'fixed', got {binning!r}")
         self.n_neurons = n_neurons
@@ -125,12 +146,20 @@ class InfomorphicMemory(nn.Module):
         self.context_bias = nn.Parameter(torch.zeros(n_neurons))
         self.register_buffer("mask", 1.0 - torch.eye(n_neurons), persistent=False)
 
+    def _check_patterns(self, patterns, name: str = "patterns") -> torch.Tensor:
+        """``patterns`` (a tensor or array, real or bool) as a finite tensor (P, N) of the weights' dtype."""
+        try:
+            p = torch.as_tensor(patterns)
+        except (TypeError, ValueError, RuntimeError):
+            raise TypeError(f"{name} must be a numeric array or tensor, got {type(patterns).__name__}") from None
+        if p.is_complex():
+            raise TypeError(f"{name} must be real, got dtype {p.dtype}")
+        return check_patterns(p.to(self.weight.dtype), self.n_neurons, name)
+
     @torch.no_grad()
     def hebbian_init_(self, patterns: torch.Tensor) -> InfomorphicMemory:
         """Set the recurrent weights to the Hebbian ``ξᵀξ / N`` of ``patterns`` (zero diagonal); returns ``self``."""
-        if patterns.dim() != 2 or patterns.shape[1] != self.n_neurons:
-            raise ValueError(f"patterns must have shape (P, {self.n_neurons}), got {tuple(patterns.shape)}")
-        self.weight.copy_(hopfield_weights(patterns.to(self.weight.dtype)))
+        self.weight.copy_(hopfield_weights(self._check_patterns(patterns)))
         return self
 
     def context(self, state: torch.Tensor) -> torch.Tensor:
@@ -161,11 +190,14 @@ class InfomorphicMemory(nn.Module):
         return -(pid.atoms @ self.gamma.to(pid.atoms.dtype) + self.gamma_res * pid.residual_entropy).sum()
 
     def fit(self, patterns: torch.Tensor, *, epochs: int = 100, lr: float = 0.05, callback=None) -> list[dict]:
-        """Full-batch Adam on the goal, at most ``epochs`` steps; returns the mean atoms per step.
+        """Full-batch Adam on the goal, at most ``epochs`` steps (a positive int; ``lr`` positive); returns the mean
+        atoms per step.
 
         ``callback(epoch)``, if given, is called after each step (``epoch`` counts from 1); training stops when it
         returns true (the capacity sweep's early stop).
         """
+        epochs, lr = check_epochs(epochs), check_learning_rate("lr", lr)
+        patterns = self._check_patterns(patterns)
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable (epoch -> bool) or None, got {type(callback).__name__}")
         opt = torch.optim.Adam(self.parameters(), lr=lr)
@@ -191,7 +223,17 @@ class InfomorphicMemory(nn.Module):
 
 
 def hopfield_weights(patterns: torch.Tensor) -> torch.Tensor:
-    """Hebbian weights ``W = ξᵀ ξ / N`` with zero diagonal."""
+    """Hebbian weights ``W = ξᵀ ξ / N`` with zero diagonal (Hopfield 1982).
+
+    Parameters
+    ----------
+    patterns : Tensor (P, N)
+        The stored patterns ``ξ`` in {−1, +1}.
+
+    Returns
+    -------
+    Tensor (N, N)
+    """
     w = patterns.T @ patterns / patterns.shape[1]
     w.fill_diagonal_(0.0)
     return w
@@ -226,6 +268,10 @@ def recall(
         Most synchronous updates (default ``N``); the batch stops earlier at a fixed point or a two-cycle.
     noise : float
         Fraction of bits of the cue flipped at random.
+    seed : int, default 0
+        Seed of the generator that flips the cue's bits.
+    threshold : float, default 0.95
+        Smallest cosine similarity of the final state with its pattern that counts as recalled.
 
     Returns
     -------
@@ -260,23 +306,56 @@ def recall_capacity(
     averaged over patterns) reaches ``min_accuracy`` at one of 15 log-spaced checkpoints (``early_stop``);
     ``interrupt`` ends the sweep at the first count that fails.
 
+    Parameters
+    ----------
+    n_neurons : int, default 100
+        ``N``.
+    pattern_counts : iterable of int, optional
+        The numbers of patterns ``P`` to try (default ``0.1 N, 0.2 N, …, 2 N``).
+    epochs : int, default 100
+        Most training steps per pattern count.
+    lr : float, default 0.05
+        Adam's learning rate.
+    min_accuracy : float, default 0.95
+        ``a_cos`` that counts a pattern set as stored.
+    early_stop : bool, default True
+        Stop training at the first of 15 log-spaced checkpoints where ``a_cos ≥ min_accuracy``.
+    interrupt : bool, default True
+        End the sweep at the first pattern count that fails (the authors' protocol); ``False`` tries them all.
+    seed : int, default 0
+        Seeds the memories' initial weights (``torch.manual_seed``), the patterns (``seed + P``) and the cue.
+    noise : float, default 0.0
+        Fraction of the cue's bits flipped at random before recall.
+    init : {"hebbian", "random"}, default "hebbian"
+        ``"hebbian"`` starts each memory's recurrent weights from the Hebbian matrix of its patterns
+        (:meth:`InfomorphicMemory.hebbian_init_`), ``"random"`` from small random weights.
+    input_weight : float, optional
+        As :class:`InfomorphicMemory`.
+    binning : {"adaptive", "fixed"}, default "adaptive"
+        As :class:`InfomorphicMemory`.
+    n_bins : int, default 20
+        As :class:`InfomorphicMemory`.
+
     Returns
     -------
-    dict with ``rows`` (per pattern count: ``accuracy`` (``a_cos``) and ``recalled`` (fraction of patterns whose
-    final state is a fixed point with cosine ``≥ 0.95``) of each network, the steps trained and the infomorphic
-    memory's mean atoms), ``capacity`` / ``hopfield_capacity`` (the largest count before the first with ``a_cos <
-    min_accuracy``, divided by ``N``; 0 when the first fails) and the settings.
+    dict
+        ``rows`` (per pattern count: ``patterns``; ``accuracy`` (``a_cos``) and ``recalled`` (fraction of patterns
+        whose final state is a fixed point with cosine ``≥ 0.95``) of the memory, ``hopfield_accuracy`` and
+        ``hopfield_recalled`` of the Hopfield network; ``epochs``, the steps trained; ``atoms``, the memory's mean
+        atoms), ``capacity`` / ``hopfield_capacity`` (the largest count before the first with ``a_cos <
+        min_accuracy``, divided by ``N``; 0 when the first fails) and the settings.
 
-    ``init="hebbian"`` starts each memory's recurrent weights from the Hebbian matrix of its patterns
-    (:meth:`InfomorphicMemory.hebbian_init_`), ``"random"`` from small random weights. ``input_weight``,
-    ``binning`` and ``n_bins`` go to :class:`InfomorphicMemory`; the authors' setup is ``input_weight=2.3,
-    binning="fixed", n_bins=60`` (see the module docstring for the measured capacities).
+    Notes
+    -----
+    The authors' setup is ``input_weight=2.3, binning="fixed", n_bins=60`` (see the module docstring for the
+    measured capacities).
     """
 
     def new_memory():
         torch.manual_seed(seed)
         return InfomorphicMemory(n_neurons, input_weight=input_weight, binning=binning, n_bins=n_bins)
 
+    seed = check_seed(seed)
     return capacity_sweep(
         n_neurons,
         pattern_counts,
