@@ -27,6 +27,12 @@ own cells and evaluates ``i_sx`` per sample. Summing over samples instead of uni
 depends only on the cell and the weights add up to the cell's probability. :func:`sxpid_atoms` does the same on
 the non-zero cells of a dense joint.
 
+On the CPU the goal and its gradient (and atoms that need no gradient) come from the fused numba kernel of
+:mod:`._goal_kernels`, which works per *occupied joint cell* instead of per sample: every quantity above depends
+on a sample only through its cell, so the logs, the inclusion–exclusion sums and the gradient's cell sums are
+evaluated once per occupied cell (a few dozen for trained neurons, at most ``B``). The torch code below is the
+path of other devices (``_FUSED_CPU_GOAL = False`` selects it on the CPU too; the tests compare the two).
+
 The two target values of a cell travel as one complex number (one slot, one scatter and one gather for both), and
 the gradient with respect to θ is written out (:func:`_theta_gradient`) instead of recorded by autograd: for a goal
 (one output per neuron) it is computed in the forward pass, so backward keeps only a (batch, neurons) tensor.
@@ -50,6 +56,7 @@ import numpy as np
 import torch
 
 from pidlearn.backends._settings import check_memory, table_size
+from pidlearn.backends.torch._goal_kernels import redundancies
 from pidlearn.lattice import lattice
 
 __all__ = [
@@ -73,6 +80,10 @@ __all__ = [
 ]
 
 _LOG2 = math.log(2.0)
+
+#: Evaluate the goal on the CPU with the fused kernels of :mod:`._goal_kernels` (False: the pure-torch path that
+#: other devices use; the tests compare the two).
+_FUSED_CPU_GOAL = True
 
 
 class SxPIDAtoms(NamedTuple):
@@ -502,7 +513,13 @@ def sample_sxpid_atoms(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> SxPID
 def _sample_atoms(theta, bins, n_bins: tuple[int, ...], ws: _Workspace | None = None) -> SxPIDAtoms:
     """:func:`sample_sxpid_atoms` without the input checks (``bins`` may be a list of (batch, neurons) tensors)."""
     c, mob = _matrices(len(n_bins), theta.dtype, theta.device)
-    red = _sample_redundancy(theta, bins, n_bins, c, ws=ws)
+    if _FUSED_CPU_GOAL and theta.device.type == "cpu" and not (torch.is_grad_enabled() and theta.requires_grad):
+        # no gradient needed (the trainer's monitoring): the fused kernel of every antichain
+        t, cols = _kernel_inputs(theta, bins, len(n_bins))
+        red, _ = redundancies(t, cols, n_bins, tuple(range(c.shape[0])), None, torch.get_num_threads())
+        red = torch.from_numpy(red).to(theta.dtype)
+    else:
+        red = _sample_redundancy(theta, bins, n_bins, c, ws=ws)
     p_1 = theta.mean(0)
     return _atoms_from_redundancy(red, torch.stack((1.0 - p_1, p_1), dim=-1), mob)
 
@@ -576,9 +593,37 @@ def _sample_goal(theta, bins, n_bins, gamma: tuple[float, ...], gamma_res: float
         goal = goal + gamma_res * entropy(torch.stack((1.0 - p_t, p_t), dim=-1))
     if not rows:
         return goal
+    if theta.device.type == "cpu" and _FUSED_CPU_GOAL:  # fused numba passes per neuron (see _goal_kernels)
+        return goal + _FusedGoal.apply(theta, bins, n_bins, rows, weights)
     c, _ = _matrices(n, theta.dtype, theta.device)
     w = torch.tensor(weights, dtype=theta.dtype, device=theta.device)
     return goal + _sample_redundancy(theta, bins, n_bins, c[list(rows)], w, ws)
+
+
+def _kernel_inputs(theta, bins, n: int):
+    """θ (N, B) and the bin columns (N, B) int32 as C-contiguous arrays for :mod:`._goal_kernels`."""
+    cols = [bins[..., i] for i in range(n)] if isinstance(bins, torch.Tensor) else list(bins)
+    cols_np = tuple(col.detach().T.to(torch.int32).contiguous().numpy() for col in cols)
+    return theta.detach().T.contiguous().numpy(), cols_np
+
+
+class _FusedGoal(torch.autograd.Function):
+    """``Σ_α w_α I_sx(α)`` (N,) in bits on the CPU by the fused kernel of :mod:`._goal_kernels`, which also returns
+    ``∂/∂θ`` (the expression of :func:`_theta_gradient`); only that (neurons, batch) gradient is kept for backward.
+    """
+
+    @staticmethod
+    def forward(ctx, theta, bins, n_bins, rows, weights):
+        t, cols = _kernel_inputs(theta, bins, len(n_bins))
+        red, grad = redundancies(t, cols, n_bins, rows, weights, torch.get_num_threads())
+        ctx.save_for_backward(torch.from_numpy(grad))
+        return torch.from_numpy(red @ np.asarray(weights)).to(theta.dtype)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_out):
+        (grad,) = ctx.saved_tensors
+        return (grad * grad_out.unsqueeze(-1)).T, None, None, None, None
 
 
 def soft_joint(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> torch.Tensor:

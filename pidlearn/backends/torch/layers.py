@@ -17,6 +17,8 @@ theory", ICLR (2025).
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -37,9 +39,15 @@ __all__ = ["InfomorphicLayer"]
 
 
 def _check_finite(*drives: torch.Tensor) -> None:
-    """A clear error for NaN/inf drives (inputs with NaN/inf, or weights that diverged) before they reach the bins."""
-    if not all(bool(torch.isfinite(d).all()) for d in drives):
-        raise ValueError(NON_FINITE_DRIVES)
+    """A clear error for NaN/inf drives (inputs with NaN/inf, or weights that diverged) before they reach the bins.
+
+    The minimum and maximum of a drive are finite exactly when every entry is (both propagate NaN): one pass without
+    the boolean tensor of ``isfinite(d).all()``, which cost several times more.
+    """
+    for d in drives:
+        low, high = torch.aminmax(d.detach())
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError(NON_FINITE_DRIVES)
 
 
 def _sample_signs(theta: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:

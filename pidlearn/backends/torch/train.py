@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from pidlearn.backends._settings import check_network_sizes
 from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.plots import plot_history  # re-exported: the plots are shared by both backends
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
@@ -91,8 +92,7 @@ class InfomorphicNetwork(nn.Module):
         readout_input: str = "labelled",
     ):
         super().__init__()
-        if isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 0:
-            raise ValueError(f"hidden must be a non-negative int, got {hidden!r}")
+        n_inputs, n_classes, hidden = check_network_sizes(n_inputs, n_classes, hidden)
         if readout_input not in ("labelled", "unlabelled"):
             raise ValueError(f"readout_input must be 'labelled' or 'unlabelled', got {readout_input!r}")
         if not (isinstance(context_init_gain, int | float) and context_init_gain > 0):
