@@ -7,9 +7,10 @@
 
 Each case runs ``pidlearn.backends.torch.mole_data.run_experiment`` and ``pidlearn.backends.numpy.mole.run_experiment``
 (what ``pidlearn mole --backend torch|numpy`` run) with the settings of :data:`CASES` (the ``legacy`` network and
-optimiser settings, which both backends share; the objective and schedule of docs/mole.md's validated table), last
-epoch reported, for every seed. Each backend draws its own initial weights, shuffling and dropout from the seed, so
-the seeds are independent samples of each backend's result. Prints a Markdown table: per case, mean ± standard
+optimiser settings, which both backends share; the objective and schedule of the validated table in
+docs/results/mole.md), last epoch reported, for every seed. Each backend draws its own initial weights, shuffling
+and dropout from the seed, so the seeds are independent samples of each backend's result. Prints a Markdown table:
+per case, mean ± standard
 deviation over the seeds of each backend's test accuracy (graph cases: each seed's value is its mean over the folds)
 and the difference NumPy − torch in points; ``--json`` writes every run and the table.
 
@@ -41,7 +42,7 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-#: case -> (data type, dataset, run settings). Objective and schedule: the validated choices of docs/mole.md
+#: case -> (data type, dataset, run settings). Objective and schedule: the validated choices of docs/results/mole.md
 #: (InfoNCE on the images, Rényi α = 1.01 with the sequential schedule on MUTAG); Cora: Rényi α = 1.01 on the legacy
 #: GCN 64-64. ``epochs``/``train_size``/``folds`` are the default budget (reduced from the docs' 10 / 5 epochs on
 #: the images for CPU time; ``--epochs``, ``--subset``, ``--folds`` override them).

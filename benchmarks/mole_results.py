@@ -1,10 +1,16 @@
-"""Reproduce the MOLE results table of docs/mole.md: MOLE beside backprop on the same network, per dataset.
+"""Reproduce the MOLE results table of docs/results/mole.md: MOLE beside backprop on the same network, per
+dataset and seed.
 
-    python benchmarks/mole_results.py [--data ../shared/datasets] [--only Cora-GCN MUTAG-GIN ...] [--objective renyi]
-        [--schedule asynchronous] [--seeds 0 1 2] [--select val] [--out mole_results.jsonl] [--summary]
+    python benchmarks/mole_results.py [--data ../shared/datasets] [--datasets Cora-GCN Citeseer-GCN ...]
+        [--seeds 0 1 2 ...] [--recipe default] [--objective O] [--schedule S] [--select last|val|early-stop]
+        [--out mole_results.jsonl] [--markdown table.md] [--summary]
 
-Each run appends one JSON line (accuracies, epochs, seconds, settings) to ``--out`` and prints a row; at the end the
-Markdown table of all rows in the file. One torch thread (the runs are meant to share a small machine).
+Each run appends one JSON line (accuracies, epochs, seconds, settings, and ``key``: what identifies the run) to
+``--out``; a run whose key is already in the file is skipped, so an interrupted invocation resumes where it stopped.
+Options not given come from the recipe of ``pidlearn.backends.torch.mole_data.RECIPES`` (as in ``pidlearn mole``).
+At the end it prints the per-run table of the file and writes (``--markdown``) the docs table: per dataset and
+protocol, backprop and MOLE test accuracy as mean ± standard deviation over seeds, the gap and the seeds. One torch
+thread (the runs are meant to share a small machine).
 """
 
 from __future__ import annotations
@@ -97,20 +103,88 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+PROTOCOLS = {
+    "kipf": "2-layer GCN, {hidden} hidden, dropout 0.5 (input and hidden), Adam lr {lr}, weight decay {wd} on layer 1",
+    "legacy": "the legacy network of the data type (mole_data.build_network)",
+}
+SELECT_TEXT = {
+    "early-stop": "early stopping on the validation loss (window 10), test accuracy at the stop",
+    "val": "test accuracy at the epoch of best validation accuracy",
+    "last": "test accuracy after the last epoch",
+}
+
+
+def _protocol(r: dict) -> str:
+    s = r.get("settings", {})
+    text = PROTOCOLS[s.get("network", "legacy")].format(
+        hidden=s.get("hidden"), lr=s.get("lr"), wd=s.get("weight_decay")
+    )
+    split = "Planetoid split" if r["data_type"] == "node" else "10-fold CV" if r["data_type"] == "graph" else ""
+    parts = [text, split, f"≤ {r['epochs']} epochs", SELECT_TEXT[r.get("select", "last")]]
+    mole = f"MOLE: {r['objective']} objective, {r['schedule']} schedule, head lr {s.get('head_lr')}"
+    parts.append(f"{mole}, recipe {r.get('recipe', 'legacy')}")
+    return "; ".join(p for p in parts if p)
+
+
+def markdown(rows: list[dict]) -> str:
+    """The docs table: one row per (run, protocol), mean ± sample standard deviation over seeds."""
+    import statistics
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["run"], _protocol(r)), []).append(r)
+
+    def ms(values):
+        values = [100 * v for v in values]
+        sd = statistics.stdev(values) if len(values) > 1 else 0.0
+        return f"{statistics.mean(values):.1f} ± {sd:.1f}"
+
+    lines = [
+        "| dataset, network | protocol | backprop test (%) | MOLE test (%) | gap (points) | backprop val (%) "
+        "| MOLE val (%) | epochs run, backprop / MOLE | seeds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (run, protocol), rs in groups.items():
+        rs = sorted(rs, key=lambda r: r["seed"])
+        bp, mole = [r["baseline_accuracy"] for r in rs], [r["test_accuracy"] for r in rs]
+        gap = 100 * (statistics.mean(bp) - statistics.mean(mole))
+        val_key = "validation_accuracy" if "baseline_validation_accuracy" in rs[0] else "val_accuracy"
+        bval = ms([r[f"baseline_{val_key}"] for r in rs]) if f"baseline_{val_key}" in rs[0] else "-"
+        mval = ms([r[val_key] for r in rs]) if val_key in rs[0] else "-"
+        ep_bp = statistics.mean(r["baseline_epochs_run"] for r in rs)
+        ep = f"{ep_bp:.0f} / {statistics.mean(r['epochs_run'] for r in rs):.0f}"
+        seeds = ", ".join(str(r["seed"]) for r in rs)
+        lines.append(
+            f"| {run} | {protocol} | {ms(bp)} | {ms(mole)} | {gap:+.1f} | {bval} | {mval} | {ep} "
+            f"| {seeds} ({len(rs)}) |"
+        )
+    return "\n".join(lines)
+
+
+def _key(name: str, seed: int, kw: dict, args) -> str:
+    """What identifies a run in ``--out`` (a run with the same key is not run again)."""
+    spec = {"run": name, "seed": seed, "recipe": args.recipe, **kw}
+    for k in ("objective", "schedule", "select"):
+        spec[k] = getattr(args, k)
+    return json.dumps(spec, sort_keys=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
-    p.add_argument("--only", nargs="+", choices=list(RUNS), help="run only these rows")
-    p.add_argument("--objective", default="renyi", choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"))
-    p.add_argument("--schedule", default="asynchronous", choices=("asynchronous", "sequential"))
+    p.add_argument("--datasets", "--only", dest="only", nargs="+", choices=list(RUNS), help="run only these rows")
+    p.add_argument("--recipe", default="default", choices=("default", "legacy"), help="settings not given here")
+    p.add_argument("--objective", choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"), help="default: recipe")
+    p.add_argument("--schedule", choices=("asynchronous", "sequential"), help="default: recipe")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--seeds", type=int, nargs="+", help="run every row for each of these seeds (overrides --seed)")
     p.add_argument(
         "--select",
-        default="last",
-        choices=("last", "val"),
-        help="val: report the epoch with the best validation accuracy (validation data held out of training)",
+        choices=("last", "val", "early-stop"),
+        help="val: report the epoch with the best validation accuracy (validation data held out of training); "
+        "early-stop: stop on the validation loss (Kipf & Welling); default: recipe",
     )
+    p.add_argument("--markdown", help="write the docs table (mean ± sd over seeds) to this file")
     p.add_argument("--lr", type=float, help="learning rate of the modules (and of backprop)")
     p.add_argument("--head-lr", type=float, help="learning rate of MOLE's head")
     p.add_argument("--hidden", type=int, help="width of the network")
@@ -128,6 +202,9 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     out = Path(args.out)
+    done = set()
+    if out.exists():
+        done = {json.loads(line).get("key") for line in out.read_text().splitlines() if line.strip()}
     if not args.table_only:
         for seed, name in ((s, n) for s in (args.seeds or [args.seed]) for n in (args.only or RUNS)):
             data_type, dataset, kw = RUNS[name]
@@ -141,6 +218,10 @@ def main(argv=None) -> int:
             for key in ("lr", "head_lr", "hidden"):
                 if getattr(args, key) is not None:
                     kw[key] = getattr(args, key)
+            key = _key(name, seed, kw, args)
+            if key in done:
+                print(f"done already: {name}, seed {seed}", flush=True)
+                continue
             res = run_experiment(
                 data_type,
                 dataset,
@@ -150,10 +231,11 @@ def main(argv=None) -> int:
                 baseline=True,
                 seed=seed,
                 select=args.select,
+                recipe=args.recipe,
                 **kw,
             )
             res.pop("history")
-            res["run"] = name
+            res["run"], res["key"] = name, key
             with out.open("a") as fh:
                 fh.write(json.dumps(res) + "\n")
             print(table([res]).splitlines()[-1], flush=True)
@@ -161,6 +243,9 @@ def main(argv=None) -> int:
     print(table(rows))
     if args.summary:
         print(summary(rows))
+    if args.markdown and rows:
+        Path(args.markdown).write_text(markdown(rows) + "\n")
+        print(markdown(rows))
     return 0
 
 

@@ -1,15 +1,19 @@
 """The ``pidlearn mole`` subcommand: module-wise training by MI maximisation (torch, or ``--backend numpy``).
 
-``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--schedule asynchronous|sequential]
-[--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E] [--select last|val] [--checkpoint PATH] [--baseline]
-[--json]``. Trains MOLE on the network
+``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--recipe default|legacy]
+[--schedule asynchronous|sequential] [--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E]
+[--select last|val|early-stop] [--checkpoint PATH] [--baseline] [--json]``. Trains MOLE on the network
 of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
-and, with ``--baseline``, that of backprop on the same network from the same initial weights. With ``--json`` exactly
-one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ...).
+and, with ``--baseline``, that of backprop on the same network from the same initial weights. Options not given come
+from the recipe (``mole_data.RECIPES``): ``default`` is the validated one per data type (node: Kipf & Welling's GCN,
+Rényi objective, early stopping on the validation loss), ``legacy`` the settings before recipes existed. With
+``--json`` exactly one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``,
+``seconds``, ``recipe``, ...).
 
 ``--backend numpy`` trains the NumPy MOLE (:func:`pidlearn.backends.numpy.mole.run_experiment`, no torch imported)
 under the ``--threads`` limits of numba and BLAS, with the same flags and JSON keys (plus ``"backend": "numpy"``)
-except those it does not support (``--baseline``, ``--select val``), which it refuses; its checkpoints are ``.npz``.
+except those it does not support (``--baseline``, ``--select val|early-stop``, ``--recipe default``), which it
+refuses; it runs the ``legacy`` settings; its checkpoints are ``.npz``.
 """
 
 from __future__ import annotations
@@ -55,16 +59,22 @@ def add_parser(subparsers) -> None:
         default="torch",
         help="numpy: the NumPy MOLE, no torch (no --baseline, no --select val; checkpoints are .npz files)",
     )
-    p.add_argument("--schedule", choices=("asynchronous", "sequential"), default="asynchronous")
+    p.add_argument(
+        "--recipe",
+        choices=("default", "legacy"),
+        help="settings of the options not given: default = the validated recipe of the data type (node: Kipf & "
+        "Welling's 2-layer GCN of width 16, renyi objective, early stopping on the validation loss); legacy = the "
+        "settings before recipes (GCN 64-64 + linear head, renyi, last epoch; what --backend numpy runs)",
+    )
+    p.add_argument("--schedule", choices=("asynchronous", "sequential"), help="default from the recipe (asynchronous)")
     p.add_argument(
         "--objective",
         choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"),
-        default="renyi",
         help="renyi: alpha = 1.01 (eigvalsh); renyi2: alpha = 2 (Frobenius); renyi-norm: alpha = 1.01 on unit-length "
         "rows; infonce: contrastive bound; pid: PID goal (readout preset) of binary units on each module's output "
-        "with the label as context",
+        "with the label as context; default from the recipe (renyi)",
     )
-    p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default per data type")
+    p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default from the recipe")
     p.add_argument("--beta", type=float, default=0.0, help="weight of I(T_k; T_{k-1}) in each module's loss")
     p.add_argument(
         "--head-epochs",
@@ -88,11 +98,12 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--select",
-        choices=("last", "val"),
-        default="last",
+        choices=("last", "val", "early-stop"),
         help="last: train on all training data, report the last epoch; val: hold out validation data (node: the "
         "Planetoid validation split; vector/grid: the last 10%% of the training images; graph: 10%% of each fold's "
-        "training graphs) and report the epoch with the best validation accuracy",
+        "training graphs) and report the epoch with the best validation accuracy; early-stop: hold out the same "
+        "data and stop when its loss exceeds the mean of the 10 epochs before (Kipf & Welling); default from the "
+        "recipe (node: early-stop, others: last)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
@@ -117,14 +128,19 @@ def _check(args) -> None:
         raise ValueError(f"--folds must be between 1 and 10, got {args.folds}")
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    if args.checkpoint is not None and args.select != "last":
-        raise ValueError("--checkpoint resumes runs with --select last only")
+    if args.checkpoint is not None and args.select == "val":
+        raise ValueError(
+            "--checkpoint cannot resume --select val runs (the best epoch's weights are not saved): use --select "
+            "last or early-stop"
+        )
 
 
 # options of the torch MOLE that the NumPy one lacks (refused before any data is read)
 _NUMPY_UNSUPPORTED = {
     "--baseline": lambda a: a.baseline,
-    "--select val": lambda a: a.select != "last",
+    "--select val": lambda a: a.select == "val",
+    "--select early-stop": lambda a: a.select == "early-stop",
+    "--recipe default": lambda a: a.recipe == "default",
 }
 
 
@@ -147,8 +163,9 @@ def _experiment(args) -> dict:
         from pidlearn._cli_train_numpy import _limits
         from pidlearn.backends.numpy.mole import run_experiment
 
+        kwargs = {k: v for k, v in kwargs.items() if v is not None or k not in ("schedule", "objective")}
         with _limits(args.threads):
-            return run_experiment(args.data_type, args.dataset, args.data, **kwargs)
+            return {**run_experiment(args.data_type, args.dataset, args.data, **kwargs), "recipe": "legacy"}
     try:
         import torch
     except ImportError:
@@ -157,7 +174,15 @@ def _experiment(args) -> dict:
 
     find_dataset(args.data_type, args.dataset, args.data)  # fails early with a clear message
     torch.set_num_threads(args.threads)
-    return run_experiment(args.data_type, args.dataset, args.data, baseline=args.baseline, select=args.select, **kwargs)
+    return run_experiment(
+        args.data_type,
+        args.dataset,
+        args.data,
+        baseline=args.baseline,
+        select=args.select,
+        recipe=args.recipe or "default",
+        **kwargs,
+    )
 
 
 def run(args) -> int:
@@ -185,15 +210,18 @@ def run(args) -> int:
     if args.data_type == "graph":
         where += f", {res['folds']}-fold mean"
     lines = [
-        f"MOLE{backend} on {where}: {args.objective} objective, {args.schedule} schedule, {res['epochs']} epochs, "
-        f"seed {args.seed}",
+        f"MOLE{backend} on {where}: {res['objective']} objective, {res['schedule']} schedule, {res['epochs']} epochs, "
+        f"seed {args.seed}, {res.get('recipe', 'legacy')} recipe, selection {res['select']}",
         f"test accuracy MOLE:     {100 * res['test_accuracy']:.2f} %",
     ]
     if args.baseline:
         lines.append(
             f"test accuracy backprop: {100 * res['baseline_accuracy']:.2f} % (same network and initial weights)"
         )
-    if args.select == "val" and "best_epoch" in res:
+    if res["select"] == "early-stop" and args.data_type != "graph":  # graph runs: per fold, in --json
+        stop = f"MOLE {res['epochs_run']}" + (f", backprop {res['baseline_epochs_run']}" if args.baseline else "")
+        lines.append(f"stopped on the validation loss after epochs: {stop}")
+    if res["select"] == "val" and "best_epoch" in res:
         chosen = f"MOLE {res['best_epoch']}" + (f", backprop {res['baseline_best_epoch']}" if args.baseline else "")
         lines.append(f"epoch chosen on the validation data: {chosen}")
     if mi_last:

@@ -15,7 +15,7 @@ measure    redundancy of an antichain ``{A_1..A_k}``         reference          
 
 ``imin``, ``mmi`` and ``ccs`` are defined for any number of sources (2..5, the lattice's range); ``dep`` and
 ``broja`` for two (:data:`TWO_SOURCES`; for more, :mod:`pidlearn.measures` delegates them to dit). They agree with
-dit's ``PID_WB``, ``PID_MMI``, ``PID_CCS``, ``PID_dep`` and ``PID_BROJA``; see ``docs/pid_measures.md``.
+dit's ``PID_WB``, ``PID_MMI``, ``PID_CCS``, ``PID_dep`` and ``PID_BROJA``; see ``docs/guide/pid.md``.
 """
 
 from __future__ import annotations

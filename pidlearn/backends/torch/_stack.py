@@ -7,19 +7,34 @@ import math
 import numbers
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pidlearn.backends._settings import NON_FINITE_INPUTS, diverged_message
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.objectives import _represent
 
-__all__ = ["_StackTrainer"]
+__all__ = ["_StackTrainer", "_head_logits"]
+
+
+def _head_logits(head, h) -> torch.Tensor:
+    """The head's logits for a module output ``h``.
+
+    A head marked ``takes_graph`` (a :class:`~pidlearn.backends.torch.graph.GCNBlock`: the second layer of Kipf &
+    Welling's GCN) receives the graph batch and its output rows are read out; any other head receives the per-sample
+    representation (flattened rows, selected nodes or pooled graphs).
+    """
+    if getattr(head, "takes_graph", False) and not isinstance(h, torch.Tensor):
+        return _represent(head(h))
+    return head(_represent(h))
 
 
 class _StackTrainer(TorchCheckpoint):
     """Data iteration, evaluation and checkpoints shared by :class:`MOLE` and :class:`Backprop`."""
 
-    def __init__(self, modules, head, *, n_classes, batch_size, lr, weight_decay, seed, progress):
+    def __init__(
+        self, modules, head, *, n_classes, batch_size, lr, weight_decay, seed, progress, head_weight_decay=None
+    ):
         if isinstance(modules, nn.Module) and not isinstance(modules, (nn.Sequential, nn.ModuleList)):
             modules = [modules]
         modules = list(modules)
@@ -40,6 +55,11 @@ class _StackTrainer(TorchCheckpoint):
         self.head = head
         self.n_classes = n_classes
         self.batch_size, self.lr, self.weight_decay = int(batch_size), float(lr), float(weight_decay)
+        if head_weight_decay is not None and not head_weight_decay >= 0:
+            raise ValueError(f"head_weight_decay must be >= 0 (or None: weight_decay), got {head_weight_decay}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        self.head_weight_decay = self.weight_decay if head_weight_decay is None else float(head_weight_decay)
         self.seed, self.progress = int(seed), progress
         self.generator = torch.Generator().manual_seed(self.seed)
         self.epoch = 0
@@ -132,7 +152,7 @@ class _StackTrainer(TorchCheckpoint):
             h = inp
             for m in self.modules:
                 h = m(h)
-            outs.append(self.head(_represent(h)))
+            outs.append(_head_logits(self.head, h))
             ys.append(torch.as_tensor(y, dtype=torch.int64))
         return torch.cat(outs), torch.cat(ys)
 
@@ -185,10 +205,17 @@ class _StackTrainer(TorchCheckpoint):
             for k, m in enumerate(self.modules):
                 h = m(h)
                 self._materialise_objective(k, _represent(h), torch.as_tensor(y, dtype=torch.int64))
-            self.head(_represent(h))
+            _head_logits(self.head, h)
 
     def _materialise_objective(self, k, t, y) -> None:
         pass
 
     def _evaluate(self, record, eval_sets) -> None:
-        record["accuracy"] = {name: self.accuracy(d) for name, d in (eval_sets or {}).items()}
+        """``record["accuracy"]`` and ``record["eval_loss"]`` (mean cross-entropy, nats) per evaluation set."""
+        accuracy, loss = {}, {}
+        for name, d in (eval_sets or {}).items():
+            logits, y = self.predict_logits(d)
+            keep = y >= 0
+            accuracy[name] = float((logits.argmax(1)[keep] == y[keep]).float().mean())
+            loss[name] = float(F.cross_entropy(logits[keep], y[keep]))
+        record["accuracy"], record["eval_loss"] = accuracy, loss

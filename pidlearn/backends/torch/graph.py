@@ -9,7 +9,9 @@
   adjacency normalised once per batch (cached on the batch).
 * :class:`GINConv` — Xu et al. (2019): ``H' = MLP((1 + ε) H + Σ_{j ∈ N(i)} H_j)`` with ``index_add_`` aggregation.
 * :class:`GCNBlock`, :class:`GINBlock` — dropout + convolution + ReLU acting on a :class:`GraphBatch`, the modules
-  that :class:`pidlearn.backends.torch.mole.MOLE` stacks.
+  that :class:`pidlearn.backends.torch.mole.MOLE` stacks. Both are marked ``takes_graph``: used as a trainer's head
+  they receive the graph batch (Kipf & Welling's second GCN layer as the classifier) and the trainer reads the
+  selected rows of their output.
 
 References
 ----------
@@ -144,21 +146,57 @@ class GINConv(nn.Module):
 
 
 class GCNBlock(nn.Module):
-    """Dropout, :class:`GCNConv`, ReLU on a :class:`GraphBatch` (one MOLE module)."""
+    """Dropout, :class:`GCNConv`, ReLU on a :class:`GraphBatch` (one MOLE module, or without ReLU a graph head).
 
-    def __init__(self, in_features: int, out_features: int, dropout: float = 0.5, activation: bool = True):
+    ``sparse_input=True`` (for sparse input features such as bag-of-words rows, as in Kipf & Welling's code) keeps
+    the nonzero features as a sparse matrix (made once per feature tensor, cached on the batch), drops out its
+    nonzero values only — the same distribution as dropout on the dense matrix, whose zeros stay zero — and
+    multiplies it sparsely: on Cora (1.3 % nonzeros) the first layer then costs a fraction of the dense one. The
+    random draws differ from the dense path's, so the two give different (equally distributed) runs.
+    """
+
+    takes_graph = True  # as a head it sees the graph batch, not the per-sample rows
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        dropout: float = 0.5,
+        activation: bool = True,
+        sparse_input: bool = False,
+    ):
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         self.conv = GCNConv(in_features, out_features)
         self.activation = activation
+        self.sparse_input = sparse_input
+
+    def _sparse_features(self, g: GraphBatch) -> torch.Tensor:
+        x = g.x
+        key = ("sparse_x", x.data_ptr(), tuple(x.shape), x.dtype)
+        if key not in g._cache:
+            g._cache[key] = x.detach().to_sparse_coo().coalesce()
+        xs = g._cache[key]
+        if self.training and self.dropout.p > 0:
+            xs = torch.sparse_coo_tensor(
+                xs.indices(), self.dropout(xs.values()), xs.shape, is_coalesced=True, check_invariants=False
+            )
+        return xs
 
     def forward(self, g: GraphBatch) -> GraphBatch:
-        h = self.conv(self.dropout(g.x), g)
+        if self.sparse_input and not g.x.requires_grad:
+            xw = torch.sparse.mm(self._sparse_features(g), self.conv.linear.weight.t())
+            h = torch.sparse.mm(g.normalised_adjacency(), xw)
+            h = h if self.conv.bias is None else h + self.conv.bias
+        else:
+            h = self.conv(self.dropout(g.x), g)
         return g.with_x(torch.relu(h) if self.activation else h)
 
 
 class GINBlock(nn.Module):
     """:class:`GINConv`, BatchNorm, ReLU on a :class:`GraphBatch` (one MOLE module)."""
+
+    takes_graph = True
 
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.0):
         super().__init__()

@@ -59,7 +59,7 @@ from pidlearn._progress import progress_bar
 from pidlearn.backends.plots import plot_mi_history
 
 # re-exported: these names were defined here before the split (``mole.RenyiMI``, ``mole.renyi_entropy``, ...)
-from pidlearn.backends.torch._stack import _StackTrainer
+from pidlearn.backends.torch._stack import _head_logits, _StackTrainer
 from pidlearn.backends.torch.backprop import Backprop
 from pidlearn.backends.torch.functional import (
     SIGMA_RULES,
@@ -133,6 +133,9 @@ class MOLE(_StackTrainer):
     batch_size : int, default 256
     lr, weight_decay : float
         Adam settings of every module (with its objective's parameters) and of the head.
+    head_lr, head_weight_decay : float, optional
+        The head's learning rate and weight decay (default ``lr`` and ``weight_decay``). A head marked
+        ``takes_graph`` (a GCN layer) receives the last module's graph batch.
     head_epochs : int, default 0
         Asynchronous: epochs of the head alone on the frozen modules after ``epochs`` (the head trained together
         with the modules chases a moving representation and lags: MNIST MLP, 4096 images, 3 epochs: 82 % against
@@ -166,6 +169,7 @@ class MOLE(_StackTrainer):
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         head_lr: float | None = None,
+        head_weight_decay: float | None = None,
         head_epochs: int = 0,
         patience: int = 3,
         min_delta: float = 1e-3,
@@ -181,6 +185,7 @@ class MOLE(_StackTrainer):
             weight_decay=weight_decay,
             seed=seed,
             progress=progress,
+            head_weight_decay=head_weight_decay,
         )
         if schedule not in SCHEDULES:
             raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
@@ -224,7 +229,7 @@ class MOLE(_StackTrainer):
                     params, lr=self.lr, weight_decay=self.weight_decay
                 )
         self.optimizers["head"] = torch.optim.Adam(
-            self.head.parameters(), lr=self.head_lr, weight_decay=self.weight_decay
+            self.head.parameters(), lr=self.head_lr, weight_decay=self.head_weight_decay
         )
 
     def _extra_state(self) -> dict:
@@ -262,7 +267,7 @@ class MOLE(_StackTrainer):
         return h, loss, mi
 
     def head_loss(self, h, y: torch.Tensor) -> torch.Tensor:
-        logits = self.head(_represent(_detach(h)))
+        logits = _head_logits(self.head, _detach(h))
         keep = y >= 0
         if logits.ndim == 2 and len(y) and int(y.max()) >= logits.shape[1]:
             raise ValueError(

@@ -74,9 +74,9 @@ class InfomorphicNetwork(nn.Module):
     The defaults reproduce the reference configuration. With the context heuristic the bivariate hidden neurons
     collapse onto few label partitions (with ``k1 = 0.9`` the context hardly changes θ, so every neuron drifts to
     the same easy partitions of the digits); ``hidden_activation_kwargs={"k1": 0.1}`` with ``context_init_gain=5``
-    lets each neuron's random context weights seed a different partition (see ``docs/torch.md`` for the measured
-    effect), and ``readout_input="unlabelled"`` removes the shift between the hidden samples the readout is trained
-    on and those it sees at test time, which is large when the context gates the drive.
+    lets each neuron's random context weights seed a different partition (see ``docs/results/infomorphic.md`` for
+    the measured effect), and ``readout_input="unlabelled"`` removes the shift between the hidden samples the
+    readout is trained on and those it sees at test time, which is large when the context gates the drive.
     """
 
     def __init__(
@@ -197,7 +197,7 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
     eval_samples : int, default 1
         Stochastic passes averaged into the readout θ at evaluation (:meth:`predict_theta`); 1 is the reference.
         Averaging estimates the expected θ over the hidden samples: on full MNIST after 60 epochs, 50 passes gave
-        +0.4 points of test accuracy for the context-heuristic network (docs/torch.md).
+        +0.4 points of test accuracy for the context-heuristic network (docs/results/infomorphic.md).
 
     Attributes
     ----------
