@@ -368,13 +368,21 @@ def test_two_source_measures_equal_dit(measure):
         np.testing.assert_allclose(ours, theirs, atol=TOL[measure], err_msg=name)
     for shape, seed in [((2, 2, 2), 0), ((3, 2, 3), 1)]:
         p = _pmf(shape, seed)
+        ours = pid_from_pmf(p, measure).values
+        if measure == "broja":
+            # dit's optimiser starts from random points and may stop short (seen: 2e-5 to 9e-3 bits on these pmfs,
+            # varying from run to run even with np.random seeded). Ours is the minimum (= brute force, tested above):
+            # every dit attempt's unique information is at least ours, and where an attempt converges (within 5e-5
+            # of ours) all four atoms agree to 5e-5.
+            for attempt in range(5):
+                np.random.seed(attempt)  # noqa: NPY002
+                theirs = pid_from_pmf(p, f"{measure}_dit", max_seconds=None).values
+                assert ours[1] < theirs[1] + 1e-6 and ours[2] < theirs[2] + 1e-6
+                if abs(ours[1] - theirs[1]) <= 5e-5:
+                    np.testing.assert_allclose(ours, theirs, atol=5e-5)
+            continue
         np.random.seed(0)  # noqa: NPY002
         theirs = pid_from_pmf(p, f"{measure}_dit", max_seconds=None).values
-        ours = pid_from_pmf(p, measure).values
-        if measure == "broja":  # dit's optimiser sometimes stops ~2e-5 bits short (seed 0; ours = brute force)
-            assert ours[1] < theirs[1] + 1e-6 and ours[2] < theirs[2] + 1e-6
-            np.testing.assert_allclose(ours, theirs, atol=5e-5)
-            continue
         np.testing.assert_allclose(ours, theirs, atol=TOL[measure])
 
 
