@@ -141,7 +141,9 @@ def run(args) -> int:
     figures = {}
     if not args.no_plots:
         from pidlearn.bench.plots import save_figures
+        from pidlearn.plotting import _use_file_backend
 
+        _use_file_backend()
         figures = save_figures(rows, out)
     payload = {
         "command": "bench",

@@ -92,10 +92,14 @@ def run(args) -> int:
     )
     seconds = time.perf_counter() - t0
     if args.plot:
-        import matplotlib
+        from pidlearn.plotting import _use_file_backend
 
-        matplotlib.use("Agg")
-        res.plot().savefig(args.plot, dpi=120)
+        _use_file_backend()
+        fig, _ = res.plot()
+        fig.savefig(args.plot, dpi=120)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
     if args.json:
         payload = {
             "command": "higher-order",

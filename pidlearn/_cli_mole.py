@@ -195,7 +195,8 @@ def run(args) -> int:
         from pidlearn._cli_train_common import plots
 
         try:
-            plot = str(plots().plot_mi_history(history, args.plot))
+            plots().plot_mi_history(history, args.plot)  # saves the file, returns (fig, ax)
+            plot = str(args.plot)
         except ImportError:
             plot = None
     mi_last = {}

@@ -204,9 +204,12 @@ def fit_memory(args, recall_capacity, backend: str | None = None):
 
 
 def plots():
-    """The module of the training plots, :mod:`pidlearn.backends.plots` (matplotlib only, no torch)."""
+    """The module of the training plots, :mod:`pidlearn.backends.plots` (matplotlib only, no torch), with matplotlib's
+    file backend selected (the command line only writes files); ImportError without matplotlib."""
     from pidlearn.backends import plots as module
+    from pidlearn.plotting import _use_file_backend
 
+    _use_file_backend()
     return module
 
 
@@ -218,17 +221,21 @@ def _atom_lines(atoms: dict) -> list[str]:
 
 
 def _plot(history, path, task):
+    """Save the plot of ``history`` to ``path``; its path as a string, or None without matplotlib."""
     try:
-        return str(
-            plots().plot_history(
-                history,
-                path,
-                xlabel="patterns stored" if task == "memory" else "epoch",
-                ylabel="recalled (%)" if task == "memory" else "accuracy (%)",
-            )
-        )
+        module = plots()
     except ImportError:
         return None
+    fig, _ = module.plot_history(
+        history,
+        path,
+        xlabel="patterns stored" if task == "memory" else "epoch",
+        ylabel="recalled (%)" if task == "memory" else "accuracy (%)",
+    )
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return str(path)
 
 
 def report(args, payload: dict, head: str, history, epochs: int, seconds: float, no_plot_reason: str) -> int:

@@ -968,14 +968,27 @@ class MultipletResult:
     def plot(self, n: int | None = None, ax=None):
         """Histogram of the values by multiplet size, and the top ``n`` synergistic and redundant multiplets.
 
-        Needs matplotlib (imported here). Returns the figure.
+        Needs matplotlib (imported here).
+
+        Parameters
+        ----------
+        n : int, optional
+            Multiplets in each top list (default :attr:`top_n`).
+        ax : sequence of two matplotlib Axes, optional
+            Where to draw the histogram and the top lists (two Axes of one figure); a new figure when omitted.
+
+        Returns
+        -------
+        fig : matplotlib.figure.Figure
+        axes : tuple of two matplotlib.axes.Axes
+            The histogram, then the top multiplets.
         """
-        import matplotlib.pyplot as plt
+        from pidlearn.plotting import _axes_list, _pyplot
 
         if ax is None:
-            fig, (ax_h, ax_t) = plt.subplots(1, 2, figsize=(11, 4.5))
+            fig, (ax_h, ax_t) = _pyplot().subplots(1, 2, figsize=(11, 4.5), layout="constrained")
         else:
-            ax_h, ax_t = ax
+            ax_h, ax_t = _axes_list(ax, 2, "the histogram, the top multiplets")
             fig = ax_h.figure
         for k in np.unique(self.sizes):
             ax_h.hist(self.values[self.sizes == k], bins=60, histtype="step", label=f"size {int(k)}")
@@ -994,8 +1007,7 @@ class MultipletResult:
         ax_t.set_yticklabels([self.label(m) for m, _ in rows], fontsize=7)
         ax_t.axvline(0.0, color="k", lw=0.8)
         ax_t.set_title("most synergistic (blue) and redundant (red)")
-        fig.tight_layout()
-        return fig
+        return fig, (ax_h, ax_t)
 
 
 def _chunks(total: int, size: int):

@@ -8,6 +8,22 @@
 
 Both take ``ax=`` and return ``(Figure, Axes)``; :meth:`pidlearn.PIDResult.plot` calls them.
 
+One contract for every figure of pidlearn
+-----------------------------------------
+Every public plot function and method (this module, :meth:`pidlearn.PIDResult.plot`,
+:meth:`pidlearn.higher_order.MultipletResult.plot`, :mod:`pidlearn.backends.plots`, :mod:`pidlearn.bench.plots`)
+draws into what it is given and returns what it drew on:
+
+* one panel: ``ax=None`` (a matplotlib Axes; a new figure when omitted), returns ``(fig, ax)``;
+* a fixed number of panels (``kind="plus_minus"``, a training history, the higher-order histogram and top list):
+  ``ax=`` is a sequence of that many Axes of one figure, returns ``(fig, axes)`` with ``axes`` a tuple;
+* a grid whose panels depend on the data (the benchmark figures): ``fig=None`` (an empty Figure or SubFigure to fill;
+  one ``ax`` cannot hold it), returns ``(fig, axes)`` with one Axes per panel.
+
+Given axes or figures keep their size and layout engine; a new figure is sized to its content. Nothing is closed or
+shown: close a figure with ``matplotlib.pyplot.close(fig)``. Matplotlib is imported only when a figure is drawn, and
+the backend is left as the user set it (the command line selects Agg, it only writes files).
+
 The Hasse diagram
 -----------------
 Atoms are the antichains α of the redundancy lattice (Williams & Beer 2010), ordered by ``β ≼ α`` iff every source set
@@ -31,8 +47,10 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import os
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -51,6 +69,15 @@ def _pyplot():
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError('plotting needs matplotlib: pip install "pidlearn[plot]"') from exc
     return plt
+
+
+def _use_file_backend() -> None:
+    """Select matplotlib's Agg backend (no window, no display needed): for the command line, which writes files."""
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError('plotting needs matplotlib: pip install "pidlearn[plot]"') from exc
+    matplotlib.use("Agg")
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -108,16 +135,71 @@ def _panels(result, kind) -> list[tuple[str, np.ndarray]]:
     return [(r"informative $\pi^+$", plus), (r"misinformative $\pi^-$", minus)]
 
 
-def _axes_list(ax, n_panels: int):
+def _renderer(fig):
+    """A renderer to measure text extents with, whatever the backend: Agg canvases (and the interactive ones built on
+    Agg) keep one; a vector backend's canvas (SVG, PDF, PGF, Cairo) has none, and matplotlib makes one by a dry-run
+    draw."""
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get is not None else fig._get_renderer()
+
+
+def _axes_list(ax, n_panels: int, panels: str = "") -> list:
+    """The ``ax=`` argument of a plot of ``n_panels`` panels (named ``panels``) as a list of Axes of one figure."""
     from matplotlib.axes import Axes
 
-    axes = [ax] if isinstance(ax, Axes) else list(ax) if isinstance(ax, Sequence | np.ndarray) else None
+    if isinstance(ax, Axes):
+        axes = [ax]
+    elif isinstance(ax, np.ndarray):  # what plt.subplots returns
+        axes = list(ax.ravel())
+    elif isinstance(ax, Sequence) and not isinstance(ax, str):
+        axes = list(ax)
+    else:
+        axes = None
     if axes is None or len(axes) != n_panels or not all(isinstance(a, Axes) for a in axes):
-        need = "one matplotlib Axes" if n_panels == 1 else f"a sequence of {n_panels} matplotlib Axes (π⁺, π⁻)"
-        raise TypeError(f"ax must be {need} for this kind of plot, got {ax!r}")
+        what = f" ({panels})" if panels else ""
+        need = "one matplotlib Axes" if n_panels == 1 else f"a sequence of {n_panels} matplotlib Axes{what}"
+        raise TypeError(f"ax must be {need} for this kind of plot, or None for a new figure; got {ax!r}")
     if len({id(a.figure) for a in axes}) != 1:
         raise ValueError("the axes in ax must belong to one figure")
     return axes
+
+
+def _figure_arg(fig):
+    """The ``fig=`` argument of a grid of panels: an empty matplotlib Figure or SubFigure."""
+    from matplotlib.figure import FigureBase
+
+    if not isinstance(fig, FigureBase):
+        raise TypeError(
+            f"fig must be a matplotlib Figure or SubFigure to draw the panels into, or None for a new figure; "
+            f"got {type(fig).__name__}"
+        )
+    if fig.axes:
+        raise ValueError(
+            f"fig already holds {len(fig.axes)} axes and the panels would cover them; give an empty figure, "
+            "a SubFigure (fig.subfigures()) or None"
+        )
+    return fig
+
+
+def _path_arg(path):
+    """The ``path=`` argument of a plot that can save itself: None, or a file in an existing folder whose suffix
+    (if any) is a format matplotlib writes."""
+    if path is None:
+        return None
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file name (str or path), or None for no file; got {type(path).__name__}")
+    path = Path(path)
+    if not path.name or not path.parent.is_dir():
+        raise ValueError(f"path {str(path)!r}: the folder {str(path.parent)!r} does not exist; create it first")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix and path.suffix[1:].lower() not in formats:
+        raise ValueError(
+            f"path {str(path)!r}: matplotlib cannot write {path.suffix!r} files; use one of "
+            + ", ".join(f".{k}" for k in sorted(formats))
+        )
+    return path
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -322,7 +404,7 @@ def plot_lattice(
         fig = plt.figure()
         axes = [fig.add_axes((0.1 + 0.45 * k, 0.1, 0.4, 0.8)) for k in range(len(panels))]
     else:
-        axes = _axes_list(ax, len(panels))
+        axes = _axes_list(ax, len(panels), "π⁺, π⁻")
         fig = axes[0].figure
     levels = _levels(lat)
     labels = [atom_label(name, names) for name in lat.names]
@@ -355,7 +437,7 @@ def plot_lattice(
     cb_label = f"atom ({unit})" if kind == "atoms" else rf"$\pi^+$, $\pi^-$ ({unit})"
     if not own:  # the colour bar takes its space before the axes are measured
         fig.colorbar(sm, ax=axes if len(axes) > 1 else axes[0], label=cb_label, shrink=0.9)
-    renderer = fig.canvas.get_renderer()
+    renderer = _renderer(fig)
     dpi = fig.dpi
     size = fontsize
     for _ in range(8):
@@ -439,7 +521,7 @@ def plot_lattice(
 # bar chart
 def _fit_x(ax, texts) -> None:
     """Widen the x-limits until every text (value labels at the bar ends) lies inside the axes."""
-    renderer = ax.figure.canvas.get_renderer()
+    renderer = _renderer(ax.figure)
     margin = 4 * ax.figure.dpi / 72  # 4 pt between a label and the axes' edge (the tick labels beyond it)
     for _ in range(4):
         box = ax.get_window_extent(renderer)
@@ -511,7 +593,7 @@ def plot_atoms(
     else:
         ax = _axes_list(ax, 1)[0]
         fig = ax.figure
-        row_pt = ax.get_window_extent(fig.canvas.get_renderer()).height / fig.dpi * 72 / (per_row * n_rows)
+        row_pt = ax.get_window_extent(_renderer(fig)).height / fig.dpi * 72 / (per_row * n_rows)
         fontsize = max(_MIN_FONT, min(fontsize, row_pt / 1.3))  # one line of text per bar
     labels = [atom_label(result.atom_names[i], names, wrap=10**6) for i in top]
     height = 0.8 / per_row

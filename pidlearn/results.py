@@ -391,12 +391,24 @@ class PIDResult:
         Four and five sources: the bar chart of the ``max_bars`` largest ``|Π|`` (:func:`pidlearn.plotting.plot_atoms`).
         ``source_names`` labels the sources with the data's names; other keywords go to the plot function.
 
+        Parameters
+        ----------
+        ax : matplotlib Axes, or a sequence of two Axes for ``kind="plus_minus"``, optional
+            Where to draw; a new figure sized to the diagram when omitted.
+        max_bars : int, default 40
+            Four and more sources: the number of largest atoms drawn.
+        kind : {"atoms", "plus_minus"}, default "atoms"
+        source_names : sequence of str, optional
+            One name per source.
+        **kwargs
+            ``digits``, ``fontsize``, ``cmap``, ``title`` of :func:`pidlearn.plotting.plot_lattice`.
+
         Returns
         -------
-        matplotlib.axes.Axes, or a tuple of two (π⁺, π⁻) for ``kind="plus_minus"``
-            Its ``.figure`` is the Figure. (:func:`pidlearn.plotting.plot_lattice` returns ``(fig, ax)``.)
+        fig : matplotlib.figure.Figure
+            Save it with ``fig.savefig("atoms.png")``.
+        ax : matplotlib.axes.Axes, or a tuple of two Axes (π⁺, π⁻) for ``kind="plus_minus"``
         """
         from pidlearn.plotting import plot_lattice
 
-        _, axes = plot_lattice(self, ax=ax, kind=kind, source_names=source_names, max_bars=max_bars, **kwargs)
-        return axes
+        return plot_lattice(self, ax=ax, kind=kind, source_names=source_names, max_bars=max_bars, **kwargs)

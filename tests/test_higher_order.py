@@ -490,7 +490,7 @@ def test_top_and_to_dict_and_plot(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    fig = res.plot()
+    fig, _ = res.plot()
     fig.savefig(tmp_path / "ho.png")
     assert (tmp_path / "ho.png").stat().st_size > 0
 

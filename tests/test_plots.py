@@ -2,7 +2,8 @@
 
 Every figure is checked for what a reader needs: the values printed on it are the result's values, no two pieces of
 text overlap and all text lies inside the figure (bounding boxes from the Agg renderer), a colour bar exists, and
-the functions return ``(Figure, Axes)`` and draw into a given ``ax``.
+the functions return ``(Figure, Axes)`` and draw into a given ``ax``. ``test_plot_contract`` enumerates every public
+plot function and method of pidlearn and checks the one contract they share (see :mod:`pidlearn.plotting`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from pidlearn import PIDResult, sxpid, sxpid_from_pmf  # noqa: E402
+from pidlearn.backends import plots as backend_plots  # noqa: E402
+from pidlearn.bench import plots as bench_plots  # noqa: E402
 from pidlearn.bench.tasks import gate_pmf  # noqa: E402
 from pidlearn.lattice import lattice  # noqa: E402
 from pidlearn.plotting import atom_label, plot_atoms, plot_lattice  # noqa: E402
@@ -259,13 +262,15 @@ def test_bar_chart_into_given_axes_and_plus_minus():
 
 def test_result_plot_delegates():
     res = _gate("and3")
-    ax = res.plot()
-    assert isinstance(ax, Axes) and ax.get_title().startswith("sx PID") and len(ax.patches) == 18
-    ax = res.plot(source_names=["a", "b", "c"])
+    fig, ax = res.plot()
+    assert isinstance(fig, Figure) and isinstance(ax, Axes) and ax.figure is fig
+    assert ax.get_title().startswith("sx PID") and len(ax.patches) == 18
+    _, ax = res.plot(source_names=["a", "b", "c"])
     assert "{a,b,c}" in _node_values(ax)
-    pair = res.plot(kind="plus_minus")
-    assert len(pair) == 2
-    assert len(_four_sources().plot(max_bars=12).patches) == 12
+    fig, pair = res.plot(kind="plus_minus")
+    assert len(pair) == 2 and all(a.figure is fig for a in pair)
+    _, ax = _four_sources().plot(max_bars=12)
+    assert len(ax.patches) == 12
 
 
 def test_bad_input_is_named():
@@ -297,7 +302,8 @@ def test_bad_input_is_named():
 
 def test_import_pidlearn_does_not_import_matplotlib():
     code = (
-        "import sys, pidlearn, pidlearn.plotting, pidlearn.results, pidlearn.bench.plots, pidlearn.backends.plots; "
+        "import sys, pidlearn, pidlearn.plotting, pidlearn.results, pidlearn.bench.plots, pidlearn.backends.plots, "
+        "pidlearn.higher_order; "
         "assert 'matplotlib' not in sys.modules"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -330,7 +336,8 @@ def _bench_rows():
 def test_bench_estimates_one_legend_per_kind_with_distinct_markers():
     from pidlearn.bench.plots import plot_estimates
 
-    fig = plot_estimates(_bench_rows())
+    fig, axes = plot_estimates(_bench_rows())
+    assert [a.get_title() for a in axes] == ["gauss-1x1", "gauss-2x2", "channel-a4", "xor", "and"]
     legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
     titles = [leg.get_title().get_text() for leg in legends]
     assert len(legends) == 3 and all(any(k in t for t in titles) for k in ("continuous MI", "discrete MI", "PID"))
@@ -349,8 +356,18 @@ def test_bench_runtime_and_atom_errors_are_readable():
     from pidlearn.bench.plots import plot_atom_errors, plot_runtime
 
     rows = _bench_rows()
-    _assert_readable(plot_runtime(rows))
-    _assert_readable(plot_atom_errors(rows))
+    fig, axes = plot_runtime(rows)
+    assert [a.get_title().split(":")[0] for a in axes] == ["continuous-mi", "discrete-mi", "discrete-pid"]
+    _assert_readable(fig)
+    fig, axes = plot_atom_errors(rows)
+    assert [a.get_title().split(":")[0] for a in axes] == ["xor", "and"]
+    _assert_readable(fig)
+    no_pid = [r for r in rows if r["kind"] != "discrete-pid"]
+    with pytest.raises(ValueError, match="no successful row has an atom error"):
+        plot_atom_errors(no_pid)
+    failed = [{**r, "status": "error"} for r in rows]
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plot_runtime(failed)
 
 
 def test_bench_task_panel_takes_ax():
@@ -376,25 +393,212 @@ def _history(n_epochs):
 
 
 @pytest.mark.parametrize("n_epochs", [3, 10, 25])
-def test_training_history_has_integer_epoch_ticks(tmp_path, n_epochs, monkeypatch):
-    import matplotlib.figure
-
+def test_training_history_has_integer_epoch_ticks(n_epochs):
     from pidlearn.backends.plots import plot_history, plot_mi_history
 
-    checked = []
-
-    def check(fig, *args, **kwargs):  # instead of writing the file: the figure is closed after savefig
-        for ax in fig.axes:
+    fig, axes = plot_history(_history(n_epochs))
+    assert len(axes) == 2 and [a.get_title() for a in axes] == ["accuracy", "hidden atoms"]
+    mi = [{"epoch": e, "mi": {"module 1": 0.1 * e, "module 2": 0.05 * e}} for e in range(1, n_epochs + 1)]
+    fig2, ax2 = plot_mi_history(mi, n_classes=4)
+    for f in (fig, fig2):
+        f.canvas.draw()
+        for ax in f.axes:
             ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
             assert ticks and all(float(t).is_integer() for t in ticks), ticks
-        _assert_readable(fig)
-        checked.append(fig)
+        _assert_readable(f)
+    # the drawn values are the history's: accuracies in per cent, atoms in bits, the log2 C ceiling
+    test_line = next(line for line in axes[0].get_lines() if line.get_label() == "test")
+    np.testing.assert_allclose(test_line.get_ydata(), [100 * (0.45 + 0.01 * e) for e in range(1, n_epochs + 1)])
+    res_line = next(line for line in axes[1].get_lines() if line.get_label() == "H_res")
+    np.testing.assert_allclose(res_line.get_ydata(), [0.01 * (18 + e) for e in range(1, n_epochs + 1)])
+    ceiling = next(line for line in ax2.get_lines() if line.get_label() == "log2 4")
+    assert ceiling.get_ydata()[0] == pytest.approx(2.0)
 
-    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", check)
-    plot_history(_history(n_epochs), tmp_path / "h.png")
-    mi = [{"epoch": e, "mi": {"module 1": 0.1 * e, "module 2": 0.05 * e}} for e in range(1, n_epochs + 1)]
-    plot_mi_history(mi, tmp_path / "mi.png", n_classes=4)
-    assert len(checked) == 2
+
+def test_training_history_saves_to_path_and_refuses_bad_input(tmp_path):
+    from pidlearn.backends.plots import plot_history, plot_mi_history
+
+    history = _history(3)
+    plot_history(history, tmp_path / "h.png")
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plot_mi_history([{"epoch": 1, "mi": {"m": 0.5}}], str(tmp_path / "mi.svg"))
+    assert b"<svg" in (tmp_path / "mi.svg").read_bytes()[:1000]  # the suffix chooses the format
+    with pytest.raises(ValueError, match="does not exist"):
+        plot_history(history, tmp_path / "missing" / "h.png")
+    with pytest.raises(ValueError, match=r"cannot write '\.xyz'"):
+        plot_history(history, tmp_path / "h.xyz")
+    with pytest.raises(TypeError, match="path must be a file name"):
+        plot_history(history, 3)
+    with pytest.raises(TypeError, match="history must be a list of records"):
+        plot_history({"epoch": 1})
+    with pytest.raises(ValueError, match="empty"):
+        plot_mi_history([])
+    with pytest.raises(ValueError, match=r"history\[1\] must be a dict with an 'epoch'"):
+        plot_mi_history([{"epoch": 1}, {"mi": {}}])
+    with pytest.raises(ValueError, match=r"history\[2\]\['atoms'\] lacks"):
+        plot_history([*history[:2], {"epoch": 3, "atoms": {"hidden": {}}}])
+    with pytest.raises(ValueError, match="n_classes must be an int >= 2"):
+        plot_mi_history([{"epoch": 1}], n_classes=1)
+    with pytest.raises(TypeError, match=r"sequence of 2 matplotlib Axes \(the accuracy panel"):
+        plot_history(history, ax=plt.subplots()[1])
+    assert not list(tmp_path.glob("*.xyz"))  # refused before anything was drawn or written
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# one contract for every public plot function and method
+def _ho_result():
+    from pidlearn.higher_order import multiplets
+
+    x = np.random.default_rng(0).integers(0, 2, (300, 5))
+    return multiplets(x, (3, 4))
+
+
+def _mi_history():
+    return [{"epoch": e, "mi": {"module 1": 0.1 * e}} for e in (1, 2, 3)]
+
+
+#: name -> (draw(**where), how it is told where to draw: ("ax", number of panels) or ("fig", None)).
+#: Every public plot function (named plot* in a module's __all__) and every ``plot`` method must have a case here.
+CASES = {
+    "pidlearn.plotting.plot_lattice": (lambda **w: plot_lattice(_gate("and"), **w), ("ax", 1)),
+    "pidlearn.plotting.plot_lattice[plus_minus]": (
+        lambda **w: plot_lattice(_gate("and"), kind="plus_minus", **w),
+        ("ax", 2),
+    ),
+    "pidlearn.plotting.plot_atoms": (lambda **w: plot_atoms(_gate("and3"), **w), ("ax", 1)),
+    "pidlearn.results.PIDResult.plot": (lambda **w: _gate("xor").plot(**w), ("ax", 1)),
+    "pidlearn.results.PIDResult.plot[plus_minus]": (lambda **w: _gate("xor").plot(kind="plus_minus", **w), ("ax", 2)),
+    "pidlearn.higher_order.MultipletResult.plot": (lambda **w: _ho_result().plot(**w), ("ax", 2)),
+    "pidlearn.backends.plots.plot_history": (
+        lambda **w: backend_plots.plot_history(_history(3), **w),
+        ("ax", 2),
+    ),
+    "pidlearn.backends.plots.plot_mi_history": (
+        lambda **w: backend_plots.plot_mi_history(_mi_history(), **w),
+        ("ax", 1),
+    ),
+    "pidlearn.bench.plots.plot_task_estimates": (
+        lambda **w: bench_plots.plot_task_estimates(_bench_rows(), "xor", **w),
+        ("ax", 1),
+    ),
+    "pidlearn.bench.plots.plot_estimates": (
+        lambda **w: bench_plots.plot_estimates(_bench_rows(), **w),
+        ("fig", None),
+    ),
+    "pidlearn.bench.plots.plot_runtime": (
+        lambda **w: bench_plots.plot_runtime(_bench_rows(), **w),
+        ("fig", None),
+    ),
+    "pidlearn.bench.plots.plot_atom_errors": (
+        lambda **w: bench_plots.plot_atom_errors(_bench_rows(), **w),
+        ("fig", None),
+    ),
+}
+
+
+def _public_plot_names() -> set[str]:
+    """Every public plot function (``plot*`` in ``__all__``) and ``plot`` method of pidlearn's plotting modules and
+    result classes."""
+    import importlib
+    import inspect
+
+    names = set()
+    for mod_name in ("pidlearn", "pidlearn.plotting", "pidlearn.results", "pidlearn.higher_order",
+                     "pidlearn.backends.plots", "pidlearn.bench.plots"):  # fmt: skip
+        mod = importlib.import_module(mod_name)
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name)
+            if inspect.isclass(obj) and callable(getattr(obj, "plot", None)):
+                names.add(f"{obj.__module__}.{obj.__qualname__}.plot")
+            elif inspect.isfunction(obj) and name.startswith("plot"):
+                names.add(f"{obj.__module__}.{name}")
+    return names
+
+
+def test_every_public_plot_has_a_contract_case():
+    covered = {name.split("[")[0] for name in CASES}
+    missing = _public_plot_names() - covered
+    assert not missing, f"public plot functions without a case in CASES: {sorted(missing)}"
+    assert "pidlearn.higher_order.MultipletResult.plot" in _public_plot_names()  # the scan sees methods
+
+
+def _drawn_on(ax) -> bool:
+    return ax.has_data() or bool(ax.texts)
+
+
+def _as_tuple(axes):
+    return axes if isinstance(axes, tuple) else (axes,)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_plot_contract(name):
+    """A new figure without ``ax``/``fig``; the given axes or figure are used (and returned) otherwise; a wrong one
+    is refused with a TypeError/ValueError that names the argument."""
+    from matplotlib.figure import FigureBase
+
+    draw, (how, n_panels) = CASES[name]
+    fig, axes = draw()
+    assert isinstance(fig, Figure)
+    panels = _as_tuple(axes)
+    assert all(isinstance(a, Axes) and a.figure is fig for a in panels)
+    assert all(_drawn_on(a) for a in panels)
+    if how == "ax":
+        assert len(panels) == n_panels and isinstance(axes, Axes if n_panels == 1 else tuple)
+        given_fig, given = plt.subplots(1, n_panels, figsize=(6 * n_panels, 5), squeeze=False, layout="constrained")
+        given = list(given[0])
+        fig2, axes2 = draw(ax=given[0] if n_panels == 1 else given)
+        assert fig2 is given_fig and list(_as_tuple(axes2)) == given
+        assert all(_drawn_on(a) for a in given)
+        assert given_fig.get_size_inches() == pytest.approx((6 * n_panels, 5))  # a given figure keeps its size
+        with pytest.raises(TypeError, match="ax must be"):
+            draw(ax="left")
+        wrong = plt.subplots(1, n_panels + 1)[1]
+        with pytest.raises(TypeError, match=f"ax must be .*{n_panels}|ax must be one matplotlib Axes"):
+            draw(ax=list(wrong))
+    else:
+        given_fig = plt.figure(figsize=(9, 7))
+        fig2, axes2 = draw(fig=given_fig)
+        assert fig2 is given_fig and len(_as_tuple(axes2)) == len(panels)
+        assert all(a in given_fig.axes and _drawn_on(a) for a in axes2)
+        assert given_fig.get_size_inches() == pytest.approx((9, 7))
+        sub = plt.figure(figsize=(12, 6)).subfigures(1, 2)[1]  # a SubFigure: one part of a larger figure
+        fig3, axes3 = draw(fig=sub)
+        assert fig3 is sub and isinstance(sub, FigureBase) and all(a in sub.axes for a in axes3)
+        with pytest.raises(TypeError, match="fig must be a matplotlib Figure"):
+            draw(fig="left")
+        with pytest.raises(ValueError, match="fig already holds 1 axes"):
+            draw(fig=plt.subplots()[0])
+
+
+def test_plots_leave_the_backend_and_pyplot_alone():
+    """No plot function switches matplotlib's backend or closes figures (the command line selects Agg itself)."""
+    from pidlearn.backends.plots import plot_history, plot_mi_history
+    from pidlearn.bench.plots import plot_estimates
+
+    plt.switch_backend("svg")
+    try:
+        keep = plt.figure()
+        plot_history(_history(2))
+        plot_mi_history(_mi_history())
+        plot_estimates(_bench_rows())
+        _gate("xor").plot()
+        _ho_result().plot()
+        assert mpl.get_backend() == "svg"
+        assert plt.fignum_exists(keep.number) and len(plt.get_fignums()) == 6
+    finally:
+        plt.switch_backend("agg")
+
+
+def test_bad_grid_arguments_are_named():
+    from pidlearn.bench.plots import plot_estimates
+
+    with pytest.raises(ValueError, match="ncols must be a positive int"):
+        plot_estimates(_bench_rows(), ncols=0)
+    with pytest.raises(TypeError, match="exclude must be a sequence"):
+        plot_estimates(_bench_rows(), exclude="npeet-ksg")
+    rows = _bench_rows()
+    with pytest.raises(ValueError, match="nothing to draw"):
+        plot_estimates(rows, exclude=sorted({r["estimator"] for r in rows}))
 
 
 def test_labels_round_like_the_values():

@@ -455,7 +455,7 @@ def test_plot(n_sources):
 
     rng = np.random.default_rng(n_sources)
     target, sources = _random_samples(rng, n_sources, 2, 60)
-    ax = sxpid(target, sources).plot()
-    assert ax.get_title().startswith("sx PID")
+    fig, ax = sxpid(target, sources).plot()
+    assert ax.figure is fig and ax.get_title().startswith("sx PID")
     assert len(ax.patches) == (len(lattice(n_sources)) if n_sources <= 3 else 40)
     plt.close("all")

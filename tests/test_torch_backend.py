@@ -721,8 +721,8 @@ def test_plot_history_gives_every_atom_its_own_colour(tmp_path, monkeypatch):
         return savefig(fig, *args, **kwargs)
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", capture)
-    out = plot_history(history, tmp_path / "h.png")
-    assert out.is_file() and out.stat().st_size > 0
+    plot_history(history, tmp_path / "h.png")
+    assert (tmp_path / "h.png").stat().st_size > 0
     assert len(seen["colours"]) == 19 and len(set(seen["colours"])) == 19  # 18 atoms + H_res, no colour twice
     with pytest.raises(ValueError, match="empty"):
         plot_history([], tmp_path / "e.png")

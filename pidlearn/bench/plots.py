@@ -5,32 +5,42 @@
   own rows with one legend for the kind's estimators (each with its own marker).
 * :func:`plot_runtime` — one panel per task kind: each estimator's median time against the sample size, log axes.
 * :func:`plot_atom_errors` — discrete PID tasks: the largest atom error ``max_α |Π̂(α) − Π(α)|`` against N.
+* :func:`save_figures` — all of them as PNG files.
+
+They follow the plot contract of :mod:`pidlearn.plotting`: :func:`plot_task_estimates` draws one panel into ``ax=``
+and returns ``(fig, ax)``; the others lay out a grid whose panels depend on the rows, so instead of one ``ax`` they
+take ``fig=`` (an empty Figure or SubFigure; a new figure sized to the grid when omitted) and return
+``(fig, axes)``, one Axes per panel.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 
 import numpy as np
 
+from pidlearn.plotting import _axes_list, _figure_arg, _pyplot
+
 __all__ = ["plot_atom_errors", "plot_estimates", "plot_runtime", "plot_task_estimates", "save_figures"]
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('benchmark plots need matplotlib: pip install "pidlearn[plot]"') from exc
-    return plt
 
 
 def _ok(rows):
     return [r for r in rows if r["status"] == "ok" and not math.isnan(r["estimate"])]
+
+
+def _atom_rows(rows):
+    return [r for r in _ok(rows) if not math.isnan(r["atom_error"])]
+
+
+class _NothingToDraw(ValueError):
+    """None of the rows has what the figure draws."""
+
+
+def _need(rows, what: str) -> None:
+    if not rows:
+        raise _NothingToDraw(f"nothing to draw: {what} (rows come from pidlearn.bench.run_grid)")
 
 
 def _ordered(values):
@@ -51,7 +61,7 @@ def _styles(rows) -> dict[tuple[str, str], dict]:
     """Line style of each ``(kind, estimator)``: one colour per estimator throughout, a marker of its own within its
     kind; pidlearn's estimators solid with small filled markers, peers dashed with larger hollow ones, so estimators
     that give identical values stay visible on top of each other."""
-    plt = _plt()
+    plt = _pyplot()
     palette = [*plt.get_cmap("tab10").colors, *plt.get_cmap("Dark2").colors, *plt.get_cmap("Set1").colors]
     colour = {name: palette[i % len(palette)] for i, name in enumerate(_ordered(r["estimator"] for r in rows))}
     out = {}
@@ -75,16 +85,20 @@ def _log_x(ax, ns) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _grid(n_panels: int, ncols: int, size=(3.6, 2.8)):
-    plt = _plt()
+def _new_figure(fig, size):
+    """``fig`` checked (an empty Figure or SubFigure), or a new constrained-layout figure of ``size`` inches."""
+    if fig is None:
+        return _pyplot().figure(figsize=size, layout="constrained")
+    return _figure_arg(fig)
+
+
+def _grid(n_panels: int, ncols: int, fig=None, size=(3.6, 2.8)):
+    """``n_panels`` Axes in rows of ``ncols`` (the last row may be short)."""
     ncols = max(1, min(ncols, n_panels))
     nrows = math.ceil(n_panels / ncols)
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False, layout="constrained"
-    )
-    for ax in axes.ravel()[n_panels:]:
-        ax.set_visible(False)
-    return fig, axes.ravel()
+    fig = _new_figure(fig, (size[0] * ncols, size[1] * nrows))
+    grid = fig.add_gridspec(nrows, ncols)
+    return fig, [fig.add_subplot(grid[i // ncols, i % ncols]) for i in range(n_panels)]
 
 
 def _stats(rows, field):
@@ -132,8 +146,9 @@ def plot_task_estimates(rows: Sequence[dict], task: str, *, ax=None, styles: dic
         raise ValueError(f"no rows of task {task!r} with a finite estimate; the rows' tasks are: {known}")
     styles = styles or _styles(trs)
     if ax is None:
-        fig, ax = _plt().subplots(figsize=(4.2, 3.0), layout="constrained")
+        fig, ax = _pyplot().subplots(figsize=(4.2, 3.0), layout="constrained")
     else:
+        ax = _axes_list(ax, 1)[0]
         fig = ax.figure
     kind = trs[0]["kind"]
     for est in _ordered(r["estimator"] for r in trs):
@@ -152,7 +167,7 @@ def plot_task_estimates(rows: Sequence[dict], task: str, *, ax=None, styles: dic
     return fig, ax
 
 
-def plot_estimates(rows: Sequence[dict], *, ncols: int = 4, exclude: Sequence[str] = ()):
+def plot_estimates(rows: Sequence[dict], *, fig=None, ncols: int = 4, exclude: Sequence[str] = ()):
     """Estimate vs truth per task (mean ± std over seeds, against N), one panel per task.
 
     The tasks of each kind (continuous MI, discrete MI, discrete and continuous PID) fill rows of their own, with one
@@ -162,6 +177,9 @@ def plot_estimates(rows: Sequence[dict], *, ncols: int = 4, exclude: Sequence[st
     ----------
     rows : sequence of dict
         Benchmark rows (:func:`pidlearn.bench.run_grid`); failed rows and NaN estimates are left out.
+    fig : matplotlib Figure or SubFigure, optional
+        An empty figure to fill (its size is kept); a new figure sized to the grid when omitted. The grid's panels
+        depend on the rows, so there is no ``ax=``; one task's panel alone is :func:`plot_task_estimates`.
     ncols : int, default 4
         Panels per row.
     exclude : sequence of str, default ()
@@ -169,26 +187,47 @@ def plot_estimates(rows: Sequence[dict], *, ncols: int = 4, exclude: Sequence[st
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
+    axes : tuple of matplotlib.axes.Axes
+        One per task, kind by kind in the order of the rows (the legend panels are in ``fig.axes`` too).
+
+    Raises
+    ------
+    TypeError
+        ``fig`` is not a Figure, ``exclude`` is a string.
+    ValueError
+        No successful rows of a drawn estimator; ``fig`` already holds axes; ``ncols`` not a positive int.
     """
+    _check_ncols(ncols)
+    if isinstance(exclude, str) or not isinstance(exclude, Sequence | set | frozenset):
+        raise TypeError(f"exclude must be a sequence of estimator names, e.g. ({exclude!r},); got {exclude!r}")
     rows = [r for r in _ok(rows) if r["estimator"] not in set(exclude)]
+    _need(rows, "no successful row with a finite estimate" + (f" outside {list(exclude)}" if exclude else ""))
     kinds = _ordered(r["kind"] for r in rows)
     tasks = {k: _ordered(r["task"] for r in rows if r["kind"] == k) for k in kinds}
-    ncols = max(1, min(ncols, max((len(t) for t in tasks.values()), default=1)))
+    ncols = min(ncols, max(len(t) for t in tasks.values()))
     n_rows = {k: math.ceil(len(t) / ncols) for k, t in tasks.items()}
-    total = max(1, sum(n_rows.values()))
-    fig = _plt().figure(figsize=(3.6 * ncols + 2.6, 2.9 * total), layout="constrained")
+    total = sum(n_rows.values())
+    fig = _new_figure(fig, (3.6 * ncols + 2.6, 2.9 * total))
     grid = fig.add_gridspec(total, ncols + 1, width_ratios=[1.0] * ncols + [0.75])
     styles = _styles(rows)
     top = 0
+    axes = []
     for kind in kinds:
         for i, task in enumerate(tasks[kind]):
-            plot_task_estimates(rows, task, ax=fig.add_subplot(grid[top + i // ncols, i % ncols]), styles=styles)
+            ax = fig.add_subplot(grid[top + i // ncols, i % ncols])
+            plot_task_estimates(rows, task, ax=ax, styles=styles)
+            axes.append(ax)
         leg_ax = fig.add_subplot(grid[top : top + n_rows[kind], ncols])
         leg_ax.set_axis_off()
         _legend(leg_ax, kind, [est for k, est in styles if k == kind], styles)
         top += n_rows[kind]
-    return fig
+    return fig, tuple(axes)
+
+
+def _check_ncols(ncols) -> None:
+    if isinstance(ncols, bool) or not isinstance(ncols, numbers.Integral) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int (panels per row); got {ncols!r}")
 
 
 def _legend(ax, kind: str, estimators, styles) -> None:
@@ -227,45 +266,63 @@ def _log_log_panels(rows, key: str, field: str, stat, floor: float, title: str, 
         ax.set_ylabel(ylabel, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=7, frameon=False, handlelength=3.0)
-    return fig
+    return fig, tuple(axes)
 
 
-def plot_runtime(rows: Sequence[dict]):
+def plot_runtime(rows: Sequence[dict], *, fig=None):
     """Median run time against N per estimator, one panel per task kind, log-log.
 
     Parameters
     ----------
     rows : sequence of dict
-        Benchmark rows.
+        Benchmark rows; failed rows and NaN estimates are left out.
+    fig : matplotlib Figure or SubFigure, optional
+        An empty figure to fill (its size is kept); a new figure when omitted (one panel per kind: no ``ax=``).
 
     Returns
     -------
-    matplotlib.figure.Figure
+    fig : matplotlib.figure.Figure
+    axes : tuple of matplotlib.axes.Axes
+        One per task kind, in the order of the rows.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`plot_estimates`.
     """
-    return _log_log_panels(
-        _ok(rows), "kind", "seconds", np.median, 1e-6, "{}: median time per estimate", "seconds", 2, size=(5.0, 3.6)
-    )
+    rows = _ok(rows)
+    _need(rows, "no successful row with a finite estimate")
+    title = "{}: median time per estimate"
+    return _log_log_panels(rows, "kind", "seconds", np.median, 1e-6, title, "seconds", 2, fig=fig, size=(5.0, 3.6))
 
 
-def plot_atom_errors(rows: Sequence[dict], *, ncols: int = 4):
+def plot_atom_errors(rows: Sequence[dict], *, fig=None, ncols: int = 4):
     """Largest atom error ``max_α |Π̂(α) − Π(α)|`` against N for the discrete PID tasks (mean over seeds).
 
     Parameters
     ----------
     rows : sequence of dict
         Benchmark rows; only those with an atom error are drawn.
+    fig : matplotlib Figure or SubFigure, optional
+        An empty figure to fill (its size is kept); a new figure when omitted (one panel per task: no ``ax=``).
     ncols : int, default 4
         Panels per row.
 
     Returns
     -------
-    matplotlib.figure.Figure or None
-        None when no row has an atom error.
+    fig : matplotlib.figure.Figure
+    axes : tuple of matplotlib.axes.Axes
+        One per PID task, in the order of the rows.
+
+    Raises
+    ------
+    ValueError
+        No row has an atom error (no discrete PID task ran); as :func:`plot_estimates` otherwise.
     """
-    rows = [r for r in _ok(rows) if not math.isnan(r["atom_error"])]
-    if not rows:
-        return None
-    return _log_log_panels(rows, "task", "atom_error", np.mean, 1e-12, "{}: max |atom error|", "bits", ncols)
+    _check_ncols(ncols)
+    rows = _atom_rows(rows)
+    _need(rows, "no successful row has an atom error (only discrete PID tasks have one)")
+    return _log_log_panels(rows, "task", "atom_error", np.mean, 1e-12, "{}: max |atom error|", "bits", ncols, fig=fig)
 
 
 def save_figures(rows: Sequence[dict], out, *, prefix: str = "") -> dict[str, str]:
@@ -283,22 +340,24 @@ def save_figures(rows: Sequence[dict], out, *, prefix: str = "") -> dict[str, st
     Returns
     -------
     dict of str to str
-        ``{figure: path}`` for ``estimates``, ``runtime`` and (with PID rows) ``atom_errors``.
+        ``{figure: path}`` for ``estimates``, ``runtime`` and (with PID rows) ``atom_errors``; a figure with
+        nothing to draw (every row failed) is left out.
     """
     from pathlib import Path
 
-    plt = _plt()
+    plt = _pyplot()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {}
-    figures = (
-        ("estimates", lambda r: plot_estimates(r, exclude=NOT_SHANNON)),
-        ("runtime", plot_runtime),
-        ("atom_errors", plot_atom_errors),
-    )
-    for name, fn in figures:
-        fig = fn(rows)
-        if fig is None:
+    figures = {
+        "estimates": lambda: plot_estimates(rows, exclude=NOT_SHANNON),
+        "runtime": lambda: plot_runtime(rows),
+        "atom_errors": lambda: plot_atom_errors(rows),
+    }
+    for name, draw in figures.items():
+        try:
+            fig, _ = draw()
+        except _NothingToDraw:  # every row failed, or no PID task ran: no file
             continue
         path = out / f"{prefix}{name}.png"
         fig.savefig(path, dpi=110)
