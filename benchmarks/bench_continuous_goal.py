@@ -1,7 +1,8 @@
 """Continuous-output neurons' goal against binary neurons' goal: forward + backward, same batch and neurons (#19).
 
     python -m pytest benchmarks/bench_continuous_goal.py --benchmark-only
-    python benchmarks/bench_continuous_goal.py [--neurons 100] [--batch 1024] [--rounds 3]   # medians and ratio
+    python benchmarks/bench_continuous_goal.py [--neurons 100] [--batch 1024] [--rounds 3] [--reference]
+        # medians and ratio; --reference also times the dense all-pairs path once (about a minute)
 
 Both evaluate the context-heuristic goal ``γ = {1}{2}`` (redundancy of the receptive and the contextual input in the
 output) of 2-source neurons on one batch and backpropagate it to the outputs:
@@ -9,7 +10,8 @@ output) of 2-source neurons on one batch and backpropagate it to the outputs:
 * binary: the layer's path, :func:`pidlearn.backends.torch.functional._sample_goal` on 20 bins per source with a
   kept workspace (what :class:`~pidlearn.backends.torch.InfomorphicLayer` runs), gradient to ``θ``;
 * continuous: :func:`pidlearn.backends.torch.continuous_sxpid.continuous_sxpid_goal` (soft-count KSG-type, k = 3,
-  all sample pairs), gradient to the real-valued outputs.
+  the sample pairs near each ball's edge, one numba kernel forward and backward), gradient to the real-valued
+  outputs; with ``--reference`` also the same goal from all ``N²`` pairs (the dense path it replaced on CPU).
 
 The issue's goal is a ratio continuous / binary ≤ 3. Threads: ``PIDLEARN_BENCH_THREADS`` (default 1).
 """
@@ -17,6 +19,7 @@ The issue's goal is a ratio continuous / binary ≤ 3. Threads: ``PIDLEARN_BENCH
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import time
@@ -55,19 +58,27 @@ def binary_step(batch: int, neurons: int):
     return step
 
 
-def continuous_step(batch: int, neurons: int):
-    """A closure running one forward + backward of the continuous neurons' goal in continuous atoms."""
-    from pidlearn.backends.torch.continuous_sxpid import continuous_sxpid_goal
+def continuous_step(batch: int, neurons: int, dense: bool = False):
+    """A closure running one forward + backward of the continuous neurons' goal in continuous atoms.
+
+    ``dense``: the same goal from the all-pairs reference path (private), for a before/after comparison.
+    """
+    from pidlearn.backends.torch import continuous_sxpid as cs
     from pidlearn.goals import goal_vector
 
     r, c, out = _inputs(batch, neurons)
     out = out.detach().requires_grad_()
     sources = torch.stack((r, c), dim=-1)
     gamma, _ = goal_vector("context_heuristic", 2)
+    rows, weights = cs._goal_rows(2, tuple(float(g) for g in gamma))
 
     def step():
         out.grad = None
-        continuous_sxpid_goal(out, sources, gamma).sum().backward()
+        if dense:
+            red = cs._redundancies_dense(out, sources, rows, 3, 0.02, True) / math.log(2)
+            (red @ torch.tensor(weights, dtype=red.dtype)).sum().backward()
+        else:
+            cs.continuous_sxpid_goal(out, sources, gamma).sum().backward()
 
     return step
 
@@ -86,8 +97,9 @@ def test_goal_forward_backward(benchmark, impl, make):
     benchmark.pedantic(step, rounds=5 if impl == "pidlearn" else 2, iterations=1)
 
 
-def _median(step, rounds: int) -> float:
-    step()
+def _median(step, rounds: int, warm_up: bool = True) -> float:
+    if warm_up:
+        step()
     times = []
     for _ in range(rounds):
         t0 = time.perf_counter()
@@ -101,13 +113,19 @@ def main() -> None:
     ap.add_argument("--neurons", type=int, default=100)
     ap.add_argument("--batch", type=int, default=1024)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reference", action="store_true", help="also time the dense all-pairs path once")
     args = ap.parse_args()
     torch.set_num_threads(THREADS)
     binary = _median(binary_step(args.batch, args.neurons), max(args.rounds, 5))
     cont = _median(continuous_step(args.batch, args.neurons), args.rounds)
+    if args.reference:
+        dense = _median(continuous_step(args.batch, args.neurons, dense=True), 1, warm_up=False)
+        binary = statistics.median([binary, _median(binary_step(args.batch, args.neurons), 5)])
     print(f"{args.neurons} neurons, batch {args.batch}, {THREADS} thread(s), load {os.getloadavg()[0]:.1f}")
     print(f"binary goal      (fwd+bwd) median {binary * 1e3:10.2f} ms")
     print(f"continuous goal  (fwd+bwd) median {cont * 1e3:10.2f} ms")
+    if args.reference:
+        print(f"dense all pairs  (fwd+bwd) once   {dense * 1e3:10.2f} ms  ({dense / binary:.0f}x binary)")
     print(f"ratio continuous / binary: {cont / binary:.1f}x (goal: <= 3x)")
 
 

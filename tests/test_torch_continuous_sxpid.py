@@ -11,9 +11,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from pidlearn.backends.torch.continuous_sxpid import continuous_sxpid, continuous_sxpid_goal  # noqa: E402
+from pidlearn.backends.torch.continuous_sxpid import (  # noqa: E402
+    _redundancies,
+    _redundancies_dense,
+    continuous_sxpid,
+    continuous_sxpid_goal,
+)
 from pidlearn.continuous import sxpid  # noqa: E402
 from pidlearn.goals import goal_vector  # noqa: E402
+from pidlearn.lattice import lattice  # noqa: E402
 
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "csxpid_bivariate"
 
@@ -30,6 +36,41 @@ def _both(t: np.ndarray, s: np.ndarray, tau: float = 0.02, **kw) -> tuple[np.nda
     with torch.no_grad():
         soft = continuous_sxpid(torch.tensor(t), torch.tensor(s), tau=tau, **kw).numpy()
     return soft, ksg
+
+
+@pytest.mark.parametrize(
+    ("n", "neurons", "batch", "k", "tau", "normalize"),
+    [(2, 3, 200, 3, 0.02, True), (3, 2, 160, 2, 0.1, True), (4, 1, 100, 3, 0.02, False), (1, 2, 90, 5, 0.3, True)],
+)
+def test_band_kernel_equals_all_pairs(n, neurons, batch, k, tau, normalize):
+    """The CPU kernel (pairs near each ball's edge only) = the dense O(N²) reference, values and gradients, float64."""
+    g = torch.Generator().manual_seed(10 * n + k)
+    s = torch.randn(batch, neurons, n, dtype=torch.float64, generator=g) * torch.tensor([1.0, 3.0, 0.2, 5.0][:n])
+    t = s[..., 0] * s[..., -1] + s.sum(-1) + 0.4 * torch.randn(batch, neurons, dtype=torch.float64, generator=g)
+    rows = tuple(range(lattice(n).n_atoms))
+    weights = torch.rand(neurons, len(rows), dtype=torch.float64, generator=g)
+    out = []
+    for f in (_redundancies, _redundancies_dense):
+        tt, ss = t.clone().requires_grad_(), s.clone().requires_grad_()
+        red = f(tt, ss, rows, k, tau, normalize)
+        (red * weights).sum().backward()
+        out.append((red.detach(), tt.grad, ss.grad))
+    (red, gt, gs), (red_ref, gt_ref, gs_ref) = out
+    assert int((gt_ref != 0).sum()) > gt_ref.numel() // 2  # gradients reach the samples: not a 0 = 0 check
+    torch.testing.assert_close(red, red_ref, rtol=0, atol=1e-10)
+    torch.testing.assert_close(gt, gt_ref, rtol=0, atol=1e-10)
+    torch.testing.assert_close(gs, gs_ref, rtol=0, atol=1e-10)
+
+
+def test_band_kernel_float32_close_to_all_pairs():
+    g = torch.Generator().manual_seed(3)
+    s = torch.randn(400, 2, 2, generator=g)
+    t = (s.sum(-1) + 0.5 * torch.randn(400, 2, generator=g)).requires_grad_()
+    red, red_ref = (f(t, s, (0, 3), 3, 0.02, True) for f in (_redundancies, _redundancies_dense))
+    assert red.dtype == torch.float32
+    grads = [torch.autograd.grad(r.sum(), t)[0] for r in (red, red_ref)]
+    torch.testing.assert_close(red, red_ref, rtol=0, atol=1e-5)
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=1e-4 * float(grads[1].abs().max()))
 
 
 def test_gradcheck_float64():

@@ -15,8 +15,14 @@ Gradients reach every sample through the distances, the radii and the counts. At
 of :mod:`pidlearn.lattice`. The derivation and a comparison with the KSG-type estimator over N are in the docs
 ("Differentiable continuous SxPID").
 
-The cost is ``O(N²)`` per neuron and antichain (all sample pairs), computed in chunks of neurons with
-recomputation in backward (``torch.utils.checkpoint``), so memory stays at a few ``chunk × N × N`` tensors.
+On CPU only the sample pairs near a ball's edge are visited: a pair with ``|d − ε_j| ≥ h ε_j``,
+``h = τ (1 − ln eps)`` (``eps`` of the input's dtype: ``h = 17 τ`` in float32, ``37 τ`` in float64), has a soft
+weight within rounding of 0 or 1 and a gradient of 0, so it is counted as that constant. One numba kernel finds the
+``k``-th neighbours and the pairs from the samples sorted along each coordinate and computes the counts and, in
+backward, their gradient (:class:`_SoftCounts`): ``O(N log N + N c)`` per neuron and antichain for counts of
+``c`` neighbours, equal to the dense ``O(N²)`` path (:func:`_redundancies_dense`, used on other devices and by the
+tests) to rounding. The dense path works in chunks of neurons with recomputation in backward
+(``torch.utils.checkpoint``), so memory stays at a few ``chunk × N × N`` tensors.
 
 References
 ----------
@@ -34,6 +40,8 @@ import numbers
 
 import numpy as np
 import torch
+from numba import njit
+from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
 from pidlearn.backends._settings import check_memory
@@ -127,14 +135,6 @@ def _check_inputs(target, sources, k, tau, base, normalize):
                     f"{what} of neuron {neuron} is constant over the batch; a constant variable carries no "
                     "information and cannot be standardised (give varying inputs)"
                 )
-    itemsize = torch.finfo(target.dtype).bits // 8
-    chunk, n_rows = _blocks(m, b)
-    check_memory(
-        _TENSORS_PER_CHUNK * chunk * n_rows * b * itemsize,
-        f"{_TENSORS_PER_CHUNK} pair tensors of {chunk} neurons × {n_rows} × {b} sample pairs × {itemsize} bytes",
-        fix="use a smaller batch",
-        device=target.device,
-    )
     return target, sources, squeeze
 
 
@@ -194,15 +194,32 @@ def _block_redundancy(t, s, lo, hi, rows, k, tau):
     return torch.stack(out, dim=-1)
 
 
-def _redundancies(target, sources, rows, k, tau, normalize):
-    """Average redundancies (nats) of antichains ``rows``, (M, R), in blocks of neurons and samples."""
+def _standardised(target, sources, normalize):
+    """Target (M, B) and sources (M, n, B), divided by their batch standard deviations if ``normalize``."""
     t = target.T  # (M, B)
     s = sources.permute(1, 2, 0)  # (M, n, B)
     if normalize:
         t = t / t.std(dim=-1, unbiased=False, keepdim=True)
         s = s / s.std(dim=-1, unbiased=False, keepdim=True)
+    return t, s
+
+
+def _redundancies_dense(target, sources, rows, k, tau, normalize):
+    """Reference: average redundancies (nats) of antichains ``rows``, (M, R), from all ``N²`` sample pairs.
+
+    Blocks of neurons and samples with recomputation in backward. Used by the tests to check
+    :func:`_redundancies`, which equals it to rounding.
+    """
+    t, s = _standardised(target, sources, normalize)
     m, b = t.shape
     chunk, n_rows = _blocks(m, b)
+    itemsize = torch.finfo(t.dtype).bits // 8
+    check_memory(
+        _TENSORS_PER_CHUNK * chunk * n_rows * b * itemsize,
+        f"{_TENSORS_PER_CHUNK} pair tensors of {chunk} neurons × {n_rows} × {b} sample pairs × {itemsize} bytes",
+        fix="use a smaller batch",
+        device=t.device,
+    )
     grad = torch.is_grad_enabled() and (t.requires_grad or s.requires_grad)
     blocked = m > chunk or b > n_rows
     parts = []
@@ -216,6 +233,309 @@ def _redundancies(target, sources, rows, k, tau, normalize):
                 total = total + _block_redundancy(*args)
         parts.append(total / b)
     return torch.cat(parts, dim=0)
+
+
+@njit(cache=True, inline="always")
+def _antichain_var(s, m, j, jj, set_members, set_sizes):
+    """``d_α(j, jj)`` of neuron ``m`` and the source that attains it (min over sets of max over their sources)."""
+    best = np.inf
+    best_v = -1
+    for a in range(set_sizes.shape[0]):
+        d = -1.0
+        v = -1
+        for q in range(set_sizes[a]):
+            i = set_members[a, q]
+            di = abs(s[m, i, j] - s[m, i, jj])
+            if di > d:
+                d = di
+                v = i
+        if d < best:
+            best = d
+            best_v = v
+    return best, best_v
+
+
+@njit(cache=True, inline="always")
+def _run_end(x, order, p, step, lim):
+    """First position from ``p`` in direction ``step`` of the order whose value is ``lim`` or more from ``x[order[p]]``.
+
+    ``x[order]`` is sorted, so the positions closer than ``lim`` form a run next to ``p``: bisection, ``O(log N)``.
+    Returns ``-1`` or ``len(x)`` when the run reaches the end.
+    """
+    xj = x[order[p]]
+    if step > 0:
+        lo, hi = p + 1, x.shape[0]  # answer in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if x[order[mid]] - xj >= lim:
+                hi = mid
+            else:
+                lo = mid + 1
+        return lo
+    lo, hi = -1, p - 1  # answer in [lo, hi]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if xj - x[order[mid]] >= lim:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+@njit(cache=True)
+def _soft_counts(
+    t,
+    s,
+    order_t,
+    rank_t,
+    order_s,
+    rank_s,
+    set_members,
+    set_sizes,
+    k,
+    tau,
+    half,
+    eps_min,
+    kappa,
+    eps,
+    n_a,
+    n_t,
+    backward,
+    g_a,
+    g_t,
+    grad_t,
+    grad_s,
+):
+    """Soft neighbour counts of one antichain for all neurons and samples, or (``backward``) their gradient.
+
+    Forward: for neuron ``m`` and sample ``j``, ``kappa[m, j]`` the ``k``-th neighbour under ``max(d_T, d_α)`` (a
+    scan of the samples sorted by ``t`` outward from ``j``; ``d_T`` bounds the joint distance), ``eps[m, j]`` its
+    distance (at least ``eps_min``), and the soft counts ``n_x = 1 + Σ_{j'≠j,κ} σ((ε − d_x)/(τ ε)) + 1[d_x(κ) < ε]``
+    for ``x ∈ {α, T}``, summing only the pairs with ``d_x < (1 + half) ε`` (beyond, ``σ`` is below rounding) and
+    counting those with ``d_x < (1 − half) ε`` as 1. ``d_T`` pairs come from the sorted ``t``; ``d_α`` pairs from the
+    sorted first source of each set of the antichain, each pair under the first set that holds it.
+
+    Backward (``kappa``, ``eps`` from the forward): adds ``Σ g_x ∂n_x/∂(t, s)`` to ``grad_t`` and ``grad_s``, through
+    the soft weights' distances and the radius ``ε = max(d_α, d_T)(j, κ)``.
+    """
+    n_neurons, n = t.shape
+    best_d = np.empty(k)
+    best_i = np.empty(k, dtype=np.int64)
+    n_sets = set_sizes.shape[0]
+    for m in range(n_neurons):
+        for j in range(n):
+            p = rank_t[m, j]
+            if not backward:
+                n_best = 0
+                lo_p = p - 1
+                hi_p = p + 1
+                while lo_p >= 0 or hi_p < n:
+                    dl = t[m, j] - t[m, order_t[m, lo_p]] if lo_p >= 0 else np.inf
+                    dh = t[m, order_t[m, hi_p]] - t[m, j] if hi_p < n else np.inf
+                    if dl <= dh:
+                        jj = order_t[m, lo_p]
+                        dt = dl
+                        lo_p -= 1
+                    else:
+                        jj = order_t[m, hi_p]
+                        dt = dh
+                        hi_p += 1
+                    if n_best == k and dt >= best_d[k - 1]:
+                        break
+                    d = max(dt, _antichain_var(s, m, j, jj, set_members, set_sizes)[0])
+                    if n_best < k or d < best_d[k - 1]:
+                        q = n_best if n_best < k else k - 1
+                        while q > 0 and best_d[q - 1] > d:  # insertion into the sorted k best
+                            best_d[q] = best_d[q - 1]
+                            best_i[q] = best_i[q - 1]
+                            q -= 1
+                        best_d[q] = d
+                        best_i[q] = jj
+                        if n_best < k:
+                            n_best += 1
+                kappa[m, j] = best_i[k - 1]
+                eps[m, j] = max(best_d[k - 1], eps_min)
+            kth = kappa[m, j]
+            e = eps[m, j]
+            outer = (1.0 + half) * e
+            inner = (1.0 - half) * e
+            width = tau * e
+            d_at, v_at = _antichain_var(s, m, j, kth, set_members, set_sizes)
+            d_tk = abs(t[m, j] - t[m, kth])
+            g_eps = 0.0
+            # target: the run of the t order around j; the samples closer than (1 − half) ε count 1 each (no gradient)
+            cnt = 1.0 + (1.0 if d_tk < e else 0.0) - (1.0 if d_tk < inner else 0.0)
+            for step in (-1, 1):
+                q = _run_end(t[m], order_t[m], p, step, inner)
+                cnt += abs(q - p) - 1
+                while 0 <= q < n:
+                    jj = order_t[m, q]
+                    q += step
+                    diff = t[m, j] - t[m, jj]
+                    d = abs(diff)
+                    if d >= outer:
+                        break
+                    if jj == kth:
+                        continue
+                    w = 1.0 / (1.0 + np.exp((d - e) / width))
+                    if backward:
+                        c = g_t[m, j] * w * (1.0 - w) / width
+                        g_eps += c * d / e
+                        gd = -c * np.sign(diff)
+                        grad_t[m, j] += gd
+                        grad_t[m, jj] -= gd
+                    else:
+                        cnt += w
+            if not backward:
+                n_t[m, j] = cnt
+            # antichain: the union over its sets; scan each set's first source, a pair under its first set only
+            cnt = 1.0 + (1.0 if d_at < e else 0.0)
+            for a in range(n_sets):
+                i0 = set_members[a, 0]
+                # a one-source set's samples closer than (1 − half) ε in that source are inner pairs (no gradient),
+                # all under the first set (a = 0): counted from the run's length, or skipped in backward
+                skip = set_sizes[a] == 1 and (backward or a == 0)
+                if skip and a == 0 and abs(s[m, i0, j] - s[m, i0, kth]) < inner:
+                    cnt -= 1.0
+                for step in (-1, 1):
+                    q = rank_s[m, i0, j] + step
+                    if skip:
+                        q = _run_end(s[m, i0], order_s[m, i0], q - step, step, inner)
+                        cnt += abs(q - rank_s[m, i0, j]) - 1
+                    while 0 <= q < n:
+                        jj = order_s[m, i0, q]
+                        q += step
+                        if abs(s[m, i0, jj] - s[m, i0, j]) >= outer:
+                            break
+                        if jj == kth:
+                            continue
+                        # d_α = min over sets of max over their sources; v the source attaining it
+                        first = -1
+                        d = np.inf
+                        v = -1
+                        for b in range(n_sets):
+                            db = -1.0
+                            vb = -1
+                            for r in range(set_sizes[b]):
+                                i = set_members[b, r]
+                                di = abs(s[m, i, j] - s[m, i, jj])
+                                if di > db:
+                                    db = di
+                                    vb = i
+                            if first < 0 and db < outer:
+                                first = b
+                                if first != a:
+                                    break
+                            if db < d:
+                                d = db
+                                v = vb
+                        if first != a:
+                            continue
+                        if d < inner:
+                            cnt += 1.0
+                            continue
+                        w = 1.0 / (1.0 + np.exp((d - e) / width))
+                        if backward:
+                            c = g_a[m, j] * w * (1.0 - w) / width
+                            g_eps += c * d / e
+                            gd = -c * np.sign(s[m, v, j] - s[m, v, jj])
+                            grad_s[m, v, j] += gd
+                            grad_s[m, v, jj] -= gd
+                        else:
+                            cnt += w
+            if not backward:
+                n_a[m, j] = cnt
+            elif e > eps_min:  # the radius: through the distance to the k-th neighbour that attains it
+                if d_at > d_tk:
+                    gd = g_eps * np.sign(s[m, v_at, j] - s[m, v_at, kth])
+                    grad_s[m, v_at, j] += gd
+                    grad_s[m, v_at, kth] -= gd
+                else:
+                    gd = g_eps * np.sign(t[m, j] - t[m, kth])
+                    grad_t[m, j] += gd
+                    grad_t[m, kth] -= gd
+
+
+@functools.cache
+def _set_table(n: int, row: int) -> tuple[np.ndarray, np.ndarray]:
+    """Members (n_sets, max size; 0-based sources, increasing) and sizes of the sets of antichain ``row``."""
+    masks = _set_masks(n)[row]
+    members = [[i for i in range(n) if g >> i & 1] for g in masks]
+    table = np.zeros((len(members), max(map(len, members))), dtype=np.int64)
+    for a, mem in enumerate(members):
+        table[a, : len(mem)] = mem
+    return table, np.array([len(mem) for mem in members], dtype=np.int64)
+
+
+@njit(cache=True)
+def _inverse_permutations(order):
+    """Rank of each element from the order along the last axis (2-D: rows of permutations)."""
+    rank = np.empty_like(order)
+    for r in range(order.shape[0]):
+        for q in range(order.shape[1]):
+            rank[r, order[r, q]] = q
+    return rank
+
+
+def _sorted_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order and rank along the last axis."""
+    order = np.argsort(x, axis=-1)
+    return order, _inverse_permutations(order.reshape(-1, x.shape[-1])).reshape(x.shape)
+
+
+class _SoftCounts(torch.autograd.Function):
+    """Soft counts ``(n_α, n_T)``, each (M, B), of antichain ``row`` from ``t`` (M, B) and ``s`` (M, n, B), CPU.
+
+    Forward and backward are one numba kernel (:func:`_soft_counts`) that visits only the sample pairs within
+    ``(1 ± h) ε_j`` of each ball's edge, ``h = τ (1 − ln eps)`` (``eps`` of the input's dtype): beyond, the soft
+    weight is within rounding of 0 or 1 and its gradient 0. Computed in float64 whatever the input's dtype.
+    """
+
+    @staticmethod
+    def forward(ctx, t, s, row, k, tau):
+        m, b = t.shape
+        n = s.shape[1]
+        tn = np.ascontiguousarray(t.detach().to("cpu", torch.float64).numpy())
+        sn = np.ascontiguousarray(s.detach().to("cpu", torch.float64).numpy())
+        members, sizes = _set_table(n, row)
+        eps_min = torch.finfo(t.dtype).eps
+        args = (tn, sn, *_sorted_ranks(tn), *_sorted_ranks(sn), members, sizes, int(k), float(tau))
+        args = (*args, float(tau * (1.0 - math.log(eps_min))), float(eps_min))
+        kappa, eps = np.empty((m, b), dtype=np.int64), np.empty((m, b))
+        n_a, n_t = np.empty((m, b)), np.empty((m, b))
+        none_t, none_s = np.empty((0, 0)), np.empty((0, 0, 0))
+        _soft_counts(*args, kappa, eps, n_a, n_t, False, none_t, none_t, none_t, none_s)
+        ctx.args, ctx.state, ctx.device, ctx.dtype = args, (kappa, eps, n_a, n_t), t.device, t.dtype
+        return tuple(torch.from_numpy(x).to(t.device, t.dtype) for x in (n_a, n_t))
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g_a, g_t):
+        tn, sn = ctx.args[:2]
+        grad_t, grad_s = np.zeros_like(tn), np.zeros_like(sn)
+        g_a, g_t = (np.ascontiguousarray(g.detach().to("cpu", torch.float64).numpy()) for g in (g_a, g_t))
+        _soft_counts(*ctx.args, *ctx.state, True, g_a, g_t, grad_t, grad_s)
+        out = [torch.from_numpy(x).to(ctx.device, ctx.dtype) for x in (grad_t, grad_s)]
+        return out[0], out[1], None, None, None
+
+
+def _redundancies(target, sources, rows, k, tau, normalize):
+    """Average redundancies (nats) of antichains ``rows``, (M, R).
+
+    On CPU from the soft counts of :class:`_SoftCounts` (the sample pairs near each ball's edge, ``O(N log N)``
+    for bounded counts), equal to :func:`_redundancies_dense` to rounding; on other devices the dense path.
+    """
+    if target.device.type != "cpu":
+        return _redundancies_dense(target, sources, rows, k, tau, normalize)
+    t, s = _standardised(target, sources, normalize)
+    b = t.shape[1]
+    psi_const = float(torch.special.digamma(torch.tensor([float(k), float(b)], dtype=torch.float64)).sum())
+    out = []
+    for r in rows:
+        n_a, n_t = _SoftCounts.apply(t, s, r, k, tau)
+        local = psi_const - torch.special.digamma(n_a) - torch.special.digamma(n_t)
+        out.append(local.mean(-1))
+    return torch.stack(out, dim=-1)
 
 
 def continuous_sxpid(
@@ -242,7 +562,8 @@ def continuous_sxpid(
         Softness of the neighbour counts relative to each sample's radius: the indicator ``1[d < ε_j]`` becomes
         ``σ((ε_j − d) / (τ ε_j))``. Smaller is closer to the KSG-type estimate (the soft counts are biased by a
         relative ``O(τ²)``: about 0.07 bits on a synergy of 0.73 bits at ``τ = 0.1``, 0.01 at ``τ = 0.02``), larger
-        spreads the gradient over more sample pairs.
+        spreads the gradient over more sample pairs and visits more of them (the band ``(1 ± 17 τ) ε_j`` in float32,
+        ``(1 ± 37 τ) ε_j`` in float64).
     base : float, default 2
         Logarithm base (2: bits, ``math.e``: nats).
     normalize : bool, default True
@@ -261,7 +582,7 @@ def continuous_sxpid(
         Non-tensor or integer inputs, mixed dtypes or devices.
     ValueError
         Shapes that do not match, NaN/inf, constant variables (with ``normalize``), ``batch <= k``, more than 4
-        sources, ``tau`` or ``base`` out of range, or pair tensors past the memory limit.
+        sources, ``tau`` or ``base`` out of range, or (off CPU) pair tensors past the memory limit.
 
     Notes
     -----
@@ -277,7 +598,9 @@ def continuous_sxpid(
     for ``x ∈ {α, T}``; atoms ``Π = M \\hat I_{sx}`` (Möbius inversion). As ``τ → 0`` the counts become the
     strict counts of Ehrlich et al., so the estimate tends to :func:`pidlearn.continuous.sxpid`'s; for any fixed
     ``τ`` the soft and hard counts differ only for neighbours within ``O(τ ε_j)`` of the radius, whose effect on
-    ``ψ`` shrinks as the counts grow with ``N``. Cost ``O(N²)`` per neuron and antichain.
+    ``ψ`` shrinks as the counts grow with ``N``. On CPU only the pairs within rounding of a ball's edge are
+    visited (``O(N log N)`` per neuron and antichain for bounded counts, see the module docstring); on other
+    devices all ``N²`` pairs.
 
     References
     ----------
