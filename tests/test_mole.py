@@ -206,7 +206,7 @@ def test_pid_objective_learns_mnist_subset(kind):
 
 
 def test_pid_objective_bad_inputs():
-    with pytest.raises(ValueError, match="n_classes must be an integer >= 2"):
+    with pytest.raises(ValueError, match="n_classes must be an int of at least 2"):
         M.PIDGoal(1)
     with pytest.raises(ValueError, match="defined for 3 sources"):
         M.PIDGoal(4, "trivariate_optimised")
@@ -593,7 +593,7 @@ def test_bad_inputs():
     with pytest.raises(TypeError, match=r"not a torch\.nn\.Module"):
         M.MOLE([nn.Linear(3, 3), "relu"], n_classes=2)
     mole = M.MOLE([nn.Linear(3, 3)], n_classes=2, progress=False)
-    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+    with pytest.raises(ValueError, match="epochs must be an int of at least 1"):
         mole.fit((torch.randn(8, 3), torch.zeros(8)), 0)
     with pytest.raises(ValueError, match="x has 8 samples but y has 7"):
         mole.fit((torch.randn(8, 3), torch.zeros(7)), 1)

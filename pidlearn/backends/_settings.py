@@ -16,14 +16,18 @@ from pidlearn._memory import check_memory as _check_memory
 __all__ = [
     "FALLBACK_MEMORY_LIMIT",
     "KAY_PHILLIPS_MAX_EXPONENT",
+    "LOAD_BEFORE_PREPARE",
     "MEMORY_FRACTION",
+    "MOLE_SCHEDULES",
     "NON_FINITE_DRIVES",
     "NON_FINITE_INPUTS",
     "all_finite",
     "as_generator",
+    "check_class_labels",
     "check_epochs",
     "check_finite_inputs",
     "check_finite_number",
+    "check_input_width",
     "check_int",
     "check_learning_rate",
     "check_memory",
@@ -35,8 +39,11 @@ __all__ = [
     "check_size",
     "check_weight_decay",
     "diverged_message",
+    "input_width",
     "layer_settings",
     "memory_limit",
+    "mole_settings",
+    "stack_settings",
 ]
 
 #: The exponent ``k2 · r · c`` of the Kay & Phillips activation is clipped here: beyond it ``|A| ≥ 1.6e12 · |r|``, so
@@ -143,14 +150,26 @@ def check_network_sizes(n_inputs, n_classes, hidden) -> tuple[int, int, int]:
 
 
 def all_finite(x) -> bool:
-    """Whether every entry of a NumPy array or torch tensor is finite (no NaN, no inf)."""
-    return bool(x.isfinite().all()) if hasattr(x, "isfinite") else bool(np.isfinite(x).all())
+    """Whether every entry of a NumPy array or torch tensor is finite (no NaN, no inf).
+
+    A torch tensor is summed first: NaN and inf propagate through a sum (``inf − inf`` is NaN), so a finite sum
+    proves every entry finite, and the entry-wise test runs only when the sum is not (a NaN, an inf, or an overflow of
+    finite entries). Torch's single-threaded ``isfinite(x).all()`` costs about 27 times the sum (1.85 against
+    0.07 ms on a 1024 × 784 float32 batch); NumPy's is as fast as its sum, and used directly.
+    """
+    if hasattr(x, "isfinite"):
+        return bool(x.sum().isfinite()) or bool(x.isfinite().all())
+    return bool(np.isfinite(x).all())
 
 
-def check_finite_inputs(x, name: str):
-    """Refuse a NumPy array or torch tensor of inputs with NaN or inf (``ValueError`` naming ``name``); returns it."""
+def check_finite_inputs(x, name: str, *, before: str = "training"):
+    """Refuse a NumPy array or torch tensor of inputs with NaN or inf (``ValueError`` naming ``name``); returns it.
+
+    ``before`` ends the message ("remove or impute those samples before training"; ``"evaluating"`` for
+    predictions and scores).
+    """
     if not all_finite(x):
-        raise ValueError(f"{name} contains NaN or inf; remove or impute those samples before training")
+        raise ValueError(f"{name} contains NaN or inf; remove or impute those samples before {before}")
     return x
 
 
@@ -282,3 +301,104 @@ def layer_settings(
         "binning": binning,
         "bin_range": check_finite_number("bin_range", bin_range, positive=True),
     }
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# module-wise trainers (MOLE, Backprop) of both backends
+
+#: The training schedules of MOLE (both backends).
+MOLE_SCHEDULES = ("asynchronous", "sequential")
+
+#: The ``RuntimeError`` of a module-wise trainer asked to ``load`` a checkpoint before ``prepare``: without the
+#: optimisers (made by ``prepare``) their state in the checkpoint would be dropped and the resumed run would differ.
+LOAD_BEFORE_PREPARE = "call prepare(data) before load(path): the lazy layers and optimisers need shapes"
+
+
+def stack_settings(*, batch_size, lr, weight_decay, head_weight_decay, seed, n_classes) -> dict:
+    """The checked settings every module-wise trainer of either backend shares (MOLE, Backprop).
+
+    ``batch_size >= 2`` (the batch estimators need two samples), ``lr > 0`` finite, ``weight_decay >= 0`` finite,
+    ``head_weight_decay`` the same or ``None`` (``weight_decay``), ``seed`` by :func:`check_seed`, ``n_classes``
+    ``None`` or an int ``>= 2``. Returns them by name (Python ints and floats).
+    """
+    weight_decay = check_weight_decay("weight_decay", weight_decay)
+    return {
+        "batch_size": check_int("batch_size", batch_size, 2),
+        "lr": check_learning_rate("lr", lr),
+        "weight_decay": weight_decay,
+        "head_weight_decay": (
+            weight_decay if head_weight_decay is None else check_weight_decay("head_weight_decay", head_weight_decay)
+        ),
+        "seed": check_seed(seed),
+        "n_classes": None if n_classes is None else check_int("n_classes", n_classes, 2),
+    }
+
+
+def mole_settings(*, schedule, beta, beta_on, lr, head_lr, head_epochs, patience, min_delta) -> dict:
+    """The checked settings of MOLE's own (both backends; :func:`stack_settings` checks the shared ones).
+
+    ``schedule`` in :data:`MOLE_SCHEDULES`, ``beta >= 0`` finite, ``beta_on`` ``"previous"`` or ``"input"``,
+    ``head_lr`` ``None`` (``lr``, already checked) or a learning rate, ``head_epochs >= 0``, ``patience >= 1`` and
+    ``min_delta >= 0`` finite. Returns them by name.
+    """
+    if schedule not in MOLE_SCHEDULES:
+        raise ValueError(f"schedule must be one of {MOLE_SCHEDULES}, got {schedule!r}")
+    if beta_on not in ("previous", "input"):
+        raise ValueError(f"beta_on must be 'previous' or 'input', got {beta_on!r}")
+    beta = check_finite_number("beta", beta)
+    if beta < 0:
+        raise ValueError(f"beta must be a non-negative number (0 turns the compression term off), got {beta!r}")
+    min_delta = check_finite_number("min_delta", min_delta)
+    if min_delta < 0:
+        raise ValueError(f"min_delta must be a non-negative number of bits, got {min_delta!r}")
+    return {
+        "schedule": schedule,
+        "beta": beta,
+        "beta_on": beta_on,
+        "head_lr": lr if head_lr is None else check_learning_rate("head_lr", head_lr),
+        "head_epochs": check_int("head_epochs", head_epochs, 0),
+        "patience": check_int("patience", patience, 1),
+        "min_delta": min_delta,
+    }
+
+
+def check_class_labels(low: int, high: int, n_classes=None, *, n_outputs=None, unlabelled_ok: bool = False) -> None:
+    """Refuse class labels (given by their smallest and largest value) that a module-wise trainer cannot use.
+
+    Labels are class indices ``0..n_classes-1`` (``n_classes`` of the trainer, or ``n_outputs`` of its head when
+    that is given); ``-1`` marks an unlabelled sample, accepted only with ``unlabelled_ok`` (evaluation and the
+    cross-entropy of Backprop skip it; MOLE's objectives need every label).
+    """
+    if low < 0 and not unlabelled_ok:
+        raise ValueError(
+            f"labels hold {low}: training labels must be class indices 0..{(n_classes or high + 1) - 1} "
+            "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
+        )
+    if low < -1:
+        raise ValueError(f"labels hold {low}: class indices are >= 0 (-1 marks an unlabelled sample)")
+    if n_outputs is not None and high >= n_outputs:
+        raise ValueError(
+            f"labels hold {high} but the head has {n_outputs} outputs: labels must lie in 0..{n_outputs - 1}"
+        )
+    if n_classes is not None and high >= n_classes:
+        raise ValueError(
+            f"labels hold {high} but n_classes={n_classes}: labels must lie in 0..{n_classes - 1} "
+            f"(remap them, or make the trainer with n_classes={high + 1})"
+        )
+
+
+def input_width(x) -> tuple[int, int | None]:
+    """``(ndim, size of axis 1)`` of a batch of inputs (features, channels or node features; ``None`` for 1-D)."""
+    return x.ndim, (int(x.shape[1]) if x.ndim > 1 else None)
+
+
+def check_input_width(x, expected, name: str) -> None:
+    """Refuse inputs whose :func:`input_width` differs from ``expected`` (that of the data a trainer was prepared
+    on; ``None``: not known yet) with a ``ValueError`` naming ``name``, before a layer fails on the shapes."""
+    got = input_width(x)
+    if expected is not None and got != expected:
+        ndim, width = expected
+        raise ValueError(
+            f"{name} has shape {tuple(x.shape)}, but the trainer was prepared on {ndim}-d inputs with {width} "
+            "features (axis 1: features, channels or node features); give inputs shaped like the training data"
+        )

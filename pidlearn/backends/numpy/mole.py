@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import json
 import math
-import numbers
 import time
 from pathlib import Path
 
@@ -37,21 +36,28 @@ import numpy as np
 
 from pidlearn._progress import progress_bar
 from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
-from pidlearn.backends._settings import NON_FINITE_INPUTS, diverged_message
+from pidlearn.backends._settings import (
+    LOAD_BEFORE_PREPARE,
+    MOLE_SCHEDULES,
+    NON_FINITE_INPUTS,
+    check_class_labels,
+    check_epochs,
+    check_finite_inputs,
+    check_input_width,
+    check_int,
+    diverged_message,
+    input_width,
+    mole_settings,
+    stack_settings,
+)
 from pidlearn.backends.numpy import nn
 from pidlearn.backends.numpy.mole_objectives import OBJECTIVES, Objective, RenyiMI, make_objective
 from pidlearn.backends.numpy.train import Adam
 
 __all__ = ["DEFAULTS", "MOLE", "SCHEDULES", "build_network", "run_experiment"]
 
-SCHEDULES = ("asynchronous", "sequential")
+SCHEDULES = MOLE_SCHEDULES
 SUPPORTED = "pidlearn.backends.numpy.nn layers (Linear/ReLU MLPs, Conv2d/MaxPool2d CNNs, GCNBlock, GINBlock)"
-
-
-def _check_int(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
 
 
 class MOLE:
@@ -67,31 +73,35 @@ class MOLE:
     head : nn.Layer, optional
         Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
     n_classes : int, optional
-        Needed for the default head, ``"infonce"`` and ``"pid"``.
+        Number of classes (``>= 2``); needed for the default head, ``"infonce"`` and ``"pid"``.
     beta : float, default 0
-        Weight of ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or ``β · I(T_k; X)`` (``"input"``), Rényi
+        Weight (``>= 0``) of ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or ``β · I(T_k; X)`` (``"input"``), Rényi
         α = 1.01 (or the objective's α) on Gaussian kernels.
     beta_on : {"previous", "input"}, default "previous"
     schedule : {"asynchronous", "sequential"}, default "asynchronous"
     batch_size : int, default 256
+        At least 2 (the batch estimators need two samples).
     lr, weight_decay : float
-        Adam settings of every module (with its objective's parameters) and of the head.
+        Adam settings of every module (with its objective's parameters) and of the head: ``lr > 0``,
+        ``weight_decay >= 0``.
     head_lr : float, optional
-        The head's learning rate (default ``lr``).
+        The head's learning rate (``> 0``; default ``lr``).
     head_epochs : int, default 0
         Asynchronous: epochs of the head alone on the frozen modules after ``epochs``; sequential: the head stage's
         length when > 0.
     patience, min_delta : sequential schedule: a module stops when its mean training I(T_k; Y) has not improved by
-        ``min_delta`` bits for ``patience`` epochs (or after ``epochs`` epochs).
+        ``min_delta >= 0`` bits for ``patience >= 1`` epochs (or after ``epochs`` epochs).
     seed : int, default 0
-        Seeds the shuffling, the lazy head and the objectives' parameters (build the modules with their own seed).
+        Seeds the shuffling, the lazy head and the objectives' parameters (0 to ``2**63 - 2``; build the modules
+        with their own seed).
     progress : bool, default True
 
     Attributes
     ----------
     history : list of dict
-        Per epoch: ``epoch``, ``stage``, ``mi`` {"module k": mean training I(T_k; Y) in bits}, ``head_loss``,
-        ``accuracy``, ``seconds`` (the keys of the torch trainer).
+        Per epoch: ``epoch``, ``stage``, ``mi`` {"module k": mean training I(T_k; Y) in bits}, ``head_loss`` (in
+        epochs that train the head), ``seconds``; with ``eval_sets``, in the evaluated epochs, ``accuracy`` and
+        ``eval_loss`` (mean cross-entropy, nats) {set name: value} (the keys of the torch trainer).
     """
 
     def __init__(
@@ -125,16 +135,16 @@ class MOLE:
                     f"module {i} is a {type(m).__name__}; the NumPy MOLE trains {SUPPORTED} (torch modules: use "
                     "pidlearn.backends.torch.MOLE)"
                 )
-        self.batch_size = _check_int(batch_size, "batch_size", 2)
-        if not (isinstance(lr, numbers.Real) and lr > 0):
-            raise ValueError(f"lr must be positive, got {lr}")
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        if beta_on not in ("previous", "input"):
-            raise ValueError(f"beta_on must be 'previous' or 'input', got {beta_on!r}")
-        if not (isinstance(beta, numbers.Real) and not isinstance(beta, bool) and beta >= 0):
-            raise ValueError(f"beta must be a non-negative number, got {beta!r}")
-        self.seed = int(seed)
+        common = stack_settings(
+            batch_size=batch_size, lr=lr, weight_decay=weight_decay, head_weight_decay=None, seed=seed,
+            n_classes=n_classes,
+        )  # fmt: skip
+        settings = mole_settings(
+            schedule=schedule, beta=beta, beta_on=beta_on, lr=common["lr"], head_lr=head_lr, head_epochs=head_epochs,
+            patience=patience, min_delta=min_delta,
+        )  # fmt: skip
+        n_classes = common["n_classes"]
+        self.batch_size, self.seed = common["batch_size"], common["seed"]
         self.rng = np.random.default_rng(self.seed)
         self.modules = modules
         if head is None:
@@ -156,13 +166,13 @@ class MOLE:
                 make_objective(objective, n_classes, seed=np.random.default_rng([self.seed, 2, k]))
                 for k in range(len(modules))
             ]
-        self.lr, self.weight_decay = float(lr), float(weight_decay)
-        self.head_lr = float(head_lr or lr)
-        self.beta, self.beta_on, self.schedule = float(beta), beta_on, schedule
+        self.lr, self.weight_decay = common["lr"], common["weight_decay"]
+        self.head_lr, self.head_epochs = settings["head_lr"], settings["head_epochs"]
+        self.beta, self.beta_on, self.schedule = settings["beta"], settings["beta_on"], settings["schedule"]
         self._beta_mi = RenyiMI(getattr(self.objectives[0], "alpha", 1.01))
-        self.patience, self.min_delta = int(patience), float(min_delta)
-        self.head_epochs = _check_int(head_epochs, "head_epochs", 0)
+        self.patience, self.min_delta = settings["patience"], settings["min_delta"]
         self.progress = progress
+        self._input_width = None  # (ndim, width) of the inputs prepare() saw: later batches must match
         self.epoch, self.stage, self.stage_epochs = 0, 0, 0
         self.best, self.stale = -math.inf, 0
         self.history: list[dict] = []
@@ -200,28 +210,30 @@ class MOLE:
             raise ValueError("data holds no batches; give at least one (input, labels) batch")
         return batches
 
-    def _checked_batch(self, inp, y) -> np.ndarray:
+    def _checked_batch(self, inp, y, *, unlabelled_ok: bool = False, name: str | None = None) -> np.ndarray:
+        """A batch's labels as int64 after checking them and the inputs (before any estimator or layer sees them).
+
+        Labels must be integers in ``0..n_classes-1`` (``-1``, unlabelled, only where ``unlabelled_ok``: evaluation
+        skips them; the objectives need every label); inputs must be finite and as wide as those :meth:`prepare`
+        saw. ``name``: the argument of an evaluation (``None``: a training batch).
+        """
         y = np.asarray(y)
         if y.dtype.kind not in "iu":
             raise TypeError(f"labels must be an integer array of class indices, got dtype {y.dtype}")
         if y.ndim != 1 or len(y) == 0:
-            raise ValueError(f"labels of a training batch must be 1-D and non-empty, got shape {y.shape}")
+            kind = "a training batch" if name is None else f"every batch of {name}"
+            raise ValueError(f"labels of {kind} must be 1-D and non-empty, got shape {y.shape}")
         y = y.astype(np.int64)
-        low, high = int(y.min()), int(y.max())
-        if low < 0:
-            raise ValueError(
-                f"labels hold {low}: training labels must be class indices 0..{(self.n_classes or high + 1) - 1} "
-                "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
-            )
-        if self.n_classes is not None and high >= self.n_classes:
-            raise ValueError(
-                f"labels hold {high} but n_classes={self.n_classes}: labels must lie in 0..{self.n_classes - 1}"
-            )
+        check_class_labels(int(y.min()), int(y.max()), self.n_classes, unlabelled_ok=unlabelled_ok)
         x = inp.x if isinstance(inp, nn.GraphBatch) else inp
         if not isinstance(x, np.ndarray):
             raise TypeError(f"inputs must be NumPy arrays or GraphBatch, got {type(x).__name__}")
-        if x.dtype.kind == "f" and not np.isfinite(x).all():
-            raise ValueError(NON_FINITE_INPUTS)
+        if x.dtype.kind == "f":
+            if name is None and not np.isfinite(x).all():
+                raise ValueError(NON_FINITE_INPUTS)
+            if name is not None:
+                check_finite_inputs(x, name, before="evaluating")
+        check_input_width(x, self._input_width, "the training inputs" if name is None else name)
         return y
 
     def _diverged(self, what: str) -> str:
@@ -234,6 +246,7 @@ class MOLE:
             return
         inp, y = self._batches(data, train=False)[0]
         y = self._checked_batch(inp, y)
+        self._input_width = input_width(inp.x if isinstance(inp, nn.GraphBatch) else inp)
         h = inp
         for m, obj in zip(self.modules, self.objectives, strict=True):
             h = m.forward(h, False)
@@ -276,11 +289,8 @@ class MOLE:
         """Cross-entropy of the head on a module output (and one Adam step of the head)."""
         rep = nn.represent(h)
         logits = self.head.forward(rep, train)
-        if logits.ndim == 2 and len(y) and int(y.max()) >= logits.shape[1]:
-            raise ValueError(
-                f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
-                f"0..{logits.shape[1] - 1}"
-            )
+        if logits.ndim == 2 and len(y):
+            check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
         loss, g = nn.cross_entropy(logits, y)
         if update:
             self.head.backward(g, need_input=False)
@@ -363,7 +373,7 @@ class MOLE:
             Asynchronous: epochs of all modules and the head together (then ``head_epochs`` of the head alone).
             Sequential: the most epochs per module, and for the head (``head_epochs`` when that is > 0).
         eval_sets : dict name -> data, optional
-            Accuracy after every ``eval_every`` epochs in which the head trains, and at the end.
+            Accuracy and cross-entropy after every ``eval_every`` epochs in which the head trains, and at the end.
         checkpoint : path, optional
             Saved after every epoch (``np.savez``).
         stop_after : int, optional
@@ -374,8 +384,14 @@ class MOLE:
         list of dict
             :attr:`history`.
         """
-        _check_int(epochs, "epochs", 1)
+        epochs = check_epochs(epochs)
         self.prepare(data)
+        if eval_sets is not None:  # every batch checked before training (labels, finite inputs, width)
+            if not isinstance(eval_sets, dict):
+                raise TypeError(f"eval_sets must be a dict name -> data, got {type(eval_sets).__name__}")
+            for name, d in eval_sets.items():
+                for inp, y in self._batches(d, train=False):
+                    self._checked_batch(inp, y, unlabelled_ok=True, name=f"eval_sets[{name!r}]")
         start = self.epoch
         while not self._done(epochs) and (stop_after is None or self.epoch - start < stop_after):
             t0 = time.perf_counter()
@@ -392,7 +408,7 @@ class MOLE:
             record["seconds"] = time.perf_counter() - t0
             last = self._done(epochs)
             if eval_sets and record["stage"] in ("all", "head") and (last or self.epoch % max(1, eval_every) == 0):
-                record["accuracy"] = {name: self.accuracy(d) for name, d in eval_sets.items()}
+                self._evaluate(record, eval_sets)
             self.history.append(record)
             if checkpoint is not None:
                 self.save(checkpoint)
@@ -409,26 +425,79 @@ class MOLE:
 
     # evaluation -----------------------------------------------------------------------------------------------------
     def predict_logits(self, data) -> tuple[np.ndarray, np.ndarray]:
-        """Head outputs and labels over all batches of ``data`` (eval mode)."""
+        """Head outputs and labels over all batches of ``data`` (eval mode).
+
+        Parameters
+        ----------
+        data : (x, y) arrays, a list of (input, labels) batches, or a callable ``f(None) -> batches``
+            Inputs finite and shaped like the training data's, labels integer class indices (``-1``: unlabelled).
+
+        Returns
+        -------
+        logits : ndarray (n, n_outputs)
+        labels : int64 ndarray (n,)
+        """
         outs, ys = [], []
         for inp, y in self._batches(data, train=False):
-            outs.append(self.head.forward(nn.represent(self._frozen_forward(inp, len(self.modules))), False))
-            ys.append(np.asarray(y, dtype=np.int64))
+            y = self._checked_batch(inp, y, unlabelled_ok=True, name="data")
+            logits = self.head.forward(nn.represent(self._frozen_forward(inp, len(self.modules))), False)
+            if len(logits) != len(y):
+                raise ValueError(
+                    f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample"
+                )
+            if logits.ndim == 2:
+                check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
+            outs.append(logits)
+            ys.append(y)
         return np.concatenate(outs), np.concatenate(ys)
 
     def accuracy(self, data) -> float:
-        """Fraction of correct predictions (labels < 0 are unlabelled and skipped)."""
+        """Fraction of correct predictions (labels < 0 are unlabelled and skipped).
+
+        Parameters
+        ----------
+        data : (x, y) arrays, a list of (input, labels) batches, or a callable ``f(None) -> batches``
+        """
         logits, y = self.predict_logits(data)
         keep = y >= 0
         return float(np.mean(logits.argmax(1)[keep] == y[keep]))
 
+    def _evaluate(self, record: dict, eval_sets: dict) -> None:
+        """``record["accuracy"]`` and ``record["eval_loss"]`` (mean cross-entropy, nats) per evaluation set."""
+        accuracy, loss = {}, {}
+        for name, d in eval_sets.items():
+            logits, y = self.predict_logits(d)
+            keep = y >= 0
+            accuracy[name] = float(np.mean(logits.argmax(1)[keep] == y[keep]))
+            loss[name] = float(nn.cross_entropy(logits, y)[0])  # skips y < 0 itself
+        record["accuracy"], record["eval_loss"] = accuracy, loss
+
     def mutual_information(self, inp, y) -> list[float]:
-        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective."""
-        y = np.asarray(y, dtype=np.int64)
+        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective.
+
+        Parameters
+        ----------
+        inp : ndarray or GraphBatch
+            One batch of inputs (finite, shaped like the training data's).
+        y : int ndarray (n,)
+            Its class labels, every one in ``0..n_classes-1`` (the estimators need every label).
+
+        Returns
+        -------
+        list of float
+            One value per module, in bits.
+        """
+        y = self._checked_batch(inp, y, name="inp")
         out, h = [], inp
-        for m, obj in zip(self.modules, self.objectives, strict=True):
-            h = m.forward(h, False)
-            out.append(obj(nn.represent(h), y))
+        try:
+            for m, obj in zip(self.modules, self.objectives, strict=True):
+                h = m.forward(h, False)
+                out.append(obj(nn.represent(h), y))
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"an eigendecomposition failed on module {len(out) + 1}'s output ({exc}): its representation of inp "
+                "is degenerate (e.g. diverged weights)"
+            ) from None
         return out
 
     # checkpoints ----------------------------------------------------------------------------------------------------
@@ -451,6 +520,10 @@ class MOLE:
         return state
 
     def load_state_dict(self, state) -> None:
+        """Restore :meth:`state_dict` (after :meth:`prepare`: the optimisers take their saved state)."""
+        if not self.optimizers:
+            raise RuntimeError(LOAD_BEFORE_PREPARE)
+
         def part(prefix):
             return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
@@ -474,16 +547,20 @@ class MOLE:
     def load(self, path) -> None:
         """Resume from a checkpoint of :meth:`save` (call :meth:`prepare` first; ``allow_pickle=False``).
 
+        Parameters
+        ----------
+        path : str or Path
+
         Raises
         ------
         FileNotFoundError
             If ``path`` does not exist.
         ValueError
             If ``path`` is not a NumPy pidlearn checkpoint, is corrupt, or does not match this trainer.
+        RuntimeError
+            Before :meth:`prepare` (there are no optimisers yet to take their saved state), for a readable file.
         """
-        if not self.optimizers:
-            raise RuntimeError("call prepare(data) before load(path): the lazy layers and optimisers need shapes")
-        load_npz_checkpoint(path, self, require_marker=True)
+        load_npz_checkpoint(path, self, require_marker=True)  # RuntimeError from load_state_dict before prepare
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -579,7 +656,7 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
         if value is not None:
             cfg[key] = value
     epochs = int(epochs or cfg["epochs"])
-    _check_int(epochs, "epochs", 1)
+    check_epochs(epochs)
     result = {"backend": "numpy", "data_type": data_type, "dataset": dataset, "schedule": schedule,
               "objective": objective if isinstance(objective, str) else type(objective).__name__, "epochs": epochs,
               "seed": seed, "beta": beta, "head_epochs": head_epochs, "select": "last", "settings": cfg}  # fmt: skip
@@ -622,7 +699,7 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
         _, codes = np.unique(d["node_tags"], return_inverse=True)
         features = np.eye(int(codes.max()) + 1, dtype=np.float32)[codes]
         fold_ids = stratified_folds(labels, 10, seed)
-        n_folds = 10 if folds is None else _check_int(folds, "folds", 1)
+        n_folds = 10 if folds is None else check_int("folds", folds, 1)
         per_fold = []
         for f in range(min(n_folds, 10)):
             train_ids = np.setdiff1d(np.arange(len(labels)), fold_ids[f])

@@ -65,6 +65,7 @@ import numbers
 
 import numpy as np
 
+from pidlearn.backends._settings import check_int
 from pidlearn.continuous.renyi import SIGMA_RULES, _entropy_nats, _gaussian_gram, kernel_width
 
 __all__ = [
@@ -323,8 +324,7 @@ class InfoNCE(Objective):
 
     def __init__(self, n_classes: int, dim: int = 64, temperature: float = 0.1, *, seed=None):
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        n_classes = check_int("n_classes", n_classes, 2)
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.n_classes, self.dim, self.temperature = int(n_classes), int(dim), float(temperature)
@@ -400,8 +400,7 @@ class PIDGoal(Objective):
     def __init__(self, n_classes: int, goal="readout", *, n_units: int | None = None, standardize: bool = True,
                  seed=None, **layer_kwargs):  # fmt: skip
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        n_classes = check_int("n_classes", n_classes, 2)
         from pidlearn.goals import goal_vector
 
         goal_vector(goal, 2)  # a bad goal fails here, not on the first batch

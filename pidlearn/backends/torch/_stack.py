@@ -4,14 +4,23 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pidlearn.backends._settings import NON_FINITE_INPUTS, diverged_message
-from pidlearn.backends.torch._checkpoint import TorchCheckpoint
+from pidlearn.backends._settings import (
+    LOAD_BEFORE_PREPARE,
+    NON_FINITE_INPUTS,
+    all_finite,
+    check_class_labels,
+    check_finite_inputs,
+    check_input_width,
+    diverged_message,
+    input_width,
+    stack_settings,
+)
+from pidlearn.backends.torch._checkpoint import TorchCheckpoint, read_checkpoint
 from pidlearn.backends.torch.objectives import _represent
 
 __all__ = ["_StackTrainer", "_head_logits"]
@@ -43,24 +52,26 @@ class _StackTrainer(TorchCheckpoint):
         for i, m in enumerate(modules):
             if not isinstance(m, nn.Module):
                 raise TypeError(f"module {i} is a {type(m).__name__}, not a torch.nn.Module")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 2:
-            raise ValueError(f"batch_size must be an integer >= 2, got {batch_size!r}")
-        if not lr > 0:
-            raise ValueError(f"lr must be positive, got {lr}")
+        settings = stack_settings(
+            batch_size=batch_size,
+            lr=lr,
+            weight_decay=weight_decay,
+            head_weight_decay=head_weight_decay,
+            seed=seed,
+            n_classes=n_classes,
+        )
         self.modules = nn.ModuleList(modules)
+        n_classes = settings["n_classes"]
         if head is None:
             if n_classes is None:
                 raise ValueError("give a head module or n_classes (for a linear head)")
             head = nn.LazyLinear(n_classes)
         self.head = head
         self.n_classes = n_classes
-        self.batch_size, self.lr, self.weight_decay = int(batch_size), float(lr), float(weight_decay)
-        if head_weight_decay is not None and not head_weight_decay >= 0:
-            raise ValueError(f"head_weight_decay must be >= 0 (or None: weight_decay), got {head_weight_decay}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-        self.head_weight_decay = self.weight_decay if head_weight_decay is None else float(head_weight_decay)
-        self.seed, self.progress = int(seed), progress
+        self.batch_size, self.lr, self.weight_decay = settings["batch_size"], settings["lr"], settings["weight_decay"]
+        self.head_weight_decay = settings["head_weight_decay"]
+        self.seed, self.progress = settings["seed"], progress
+        self._input_width = None  # (ndim, width) of the inputs prepare() saw: later batches must match
         self.generator = torch.Generator().manual_seed(self.seed)
         self.epoch = 0
         self.history: list[dict] = []
@@ -70,7 +81,7 @@ class _StackTrainer(TorchCheckpoint):
         """(input, labels) batches: tensors are cut into (shuffled) mini-batches; a callable or list is used as is."""
         if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], torch.Tensor):
             x, y = data
-            y = torch.as_tensor(y, dtype=torch.int64)
+            y = torch.as_tensor(y)  # its dtype is checked per batch (float labels are refused, not truncated)
             if len(x) != len(y):
                 raise ValueError(f"x has {len(x)} samples but y has {len(y)}")
             n = len(x)
@@ -95,34 +106,29 @@ class _StackTrainer(TorchCheckpoint):
             raise ValueError("data holds no batches; give at least one (input, labels) batch")
         return batches
 
-    def _checked_batch(self, inp, y, *, unlabelled_ok: bool = False) -> torch.Tensor:
-        """A training batch's labels as int64 after checking them and the inputs (before any estimator sees them).
+    def _checked_batch(self, inp, y, *, unlabelled_ok: bool = False, name: str | None = None) -> torch.Tensor:
+        """A batch's labels as int64 after checking them and the inputs (before any estimator or layer sees them).
 
-        Labels must be integers in ``0..n_classes-1`` (``-1``, unlabelled, only where ``unlabelled_ok``: the
-        cross-entropy of :class:`Backprop` skips them; MOLE's objectives need every label); inputs must be finite.
+        Labels must be integers in ``0..n_classes-1`` (``-1``, unlabelled, only where ``unlabelled_ok``: evaluation
+        and the cross-entropy of :class:`Backprop` skip them; MOLE's objectives need every label); inputs must be
+        finite and as wide as those :meth:`prepare` saw. ``name``: the argument of an evaluation (``None``: a
+        training batch).
         """
         y = torch.as_tensor(y)
         if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
             raise TypeError(f"labels must be an integer tensor of class indices, got dtype {y.dtype}")
         y = y.to(torch.int64)
         if y.ndim != 1 or len(y) == 0:
-            raise ValueError(f"labels of a training batch must be 1-D and non-empty, got shape {tuple(y.shape)}")
-        low, high = int(y.min()), int(y.max())
-        if low < 0 and not unlabelled_ok:
-            raise ValueError(
-                f"labels hold {low}: training labels must be class indices 0..{(self.n_classes or high + 1) - 1} "
-                "(labels < 0 mark unlabelled samples, which only evaluation skips; drop them from the training data)"
-            )
-        if low < -1:
-            raise ValueError(f"labels hold {low}: class indices are >= 0 (-1 marks an unlabelled sample)")
-        if self.n_classes is not None and high >= self.n_classes:
-            raise ValueError(
-                f"labels hold {high} but n_classes={self.n_classes}: labels must lie in 0..{self.n_classes - 1} "
-                f"(remap them, or make the trainer with n_classes={high + 1})"
-            )
+            kind = "a training batch" if name is None else f"every batch of {name}"
+            raise ValueError(f"labels of {kind} must be 1-D and non-empty, got shape {tuple(y.shape)}")
+        check_class_labels(int(y.min()), int(y.max()), self.n_classes, unlabelled_ok=unlabelled_ok)
         x = inp if isinstance(inp, torch.Tensor) else getattr(inp, "x", None)
-        if isinstance(x, torch.Tensor) and x.is_floating_point() and not bool(torch.isfinite(x).all()):
-            raise ValueError(NON_FINITE_INPUTS)
+        if isinstance(x, torch.Tensor):
+            if name is None and x.is_floating_point() and not all_finite(x):
+                raise ValueError(NON_FINITE_INPUTS)
+            if name is not None and x.is_floating_point():
+                check_finite_inputs(x, name, before="evaluating")
+            check_input_width(x, self._input_width, "the training inputs" if name is None else name)
         return y
 
     def _diverged(self, what: str) -> str:
@@ -145,19 +151,43 @@ class _StackTrainer(TorchCheckpoint):
 
     @torch.no_grad()
     def predict_logits(self, data) -> tuple[torch.Tensor, torch.Tensor]:
-        """Head outputs and labels over all batches of ``data`` (eval mode)."""
+        """Head outputs and labels over all batches of ``data`` (eval mode).
+
+        Parameters
+        ----------
+        data : (x, y) tensors, a list of (input, labels) batches, or a callable ``f(None) -> batches``
+            Inputs finite and shaped like the training data's, labels integer class indices (``-1``: unlabelled).
+
+        Returns
+        -------
+        logits : Tensor (n, n_outputs)
+        labels : LongTensor (n,)
+        """
         self._train_mode(False)
         outs, ys = [], []
         for inp, y in self._batches(data, train=False):
+            y = self._checked_batch(inp, y, unlabelled_ok=True, name="data")
             h = inp
             for m in self.modules:
                 h = m(h)
-            outs.append(_head_logits(self.head, h))
-            ys.append(torch.as_tensor(y, dtype=torch.int64))
+            logits = _head_logits(self.head, h)
+            if len(logits) != len(y):
+                raise ValueError(
+                    f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample"
+                )
+            if logits.ndim == 2:
+                check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
+            outs.append(logits)
+            ys.append(y)
         return torch.cat(outs), torch.cat(ys)
 
     def accuracy(self, data) -> float:
-        """Fraction of correct predictions (labels < 0 are unlabelled and skipped)."""
+        """Fraction of correct predictions (labels < 0 are unlabelled and skipped).
+
+        Parameters
+        ----------
+        data : (x, y) tensors, a list of (input, labels) batches, or a callable ``f(None) -> batches``
+        """
         logits, y = self.predict_logits(data)
         keep = y >= 0
         return float((logits.argmax(1)[keep] == y[keep]).float().mean())
@@ -183,7 +213,31 @@ class _StackTrainer(TorchCheckpoint):
             **self._extra_state(),
         }
 
+    def load(self, path) -> None:
+        """Resume from a checkpoint of :meth:`save` (call :meth:`prepare` first; ``torch.load(weights_only=True)``).
+
+        Parameters
+        ----------
+        path : str or Path
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``path`` does not exist.
+        ValueError
+            If ``path`` is not a torch pidlearn checkpoint of this class, is corrupt, or does not match this trainer.
+        RuntimeError
+            Before :meth:`prepare` (there are no optimisers yet to take their saved state), for a readable file.
+        """
+        if not self.optimizers:
+            read_checkpoint(path, type(self).__name__)  # a missing or bad file is the first thing to report
+            raise RuntimeError(LOAD_BEFORE_PREPARE)
+        super().load(path)
+
     def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` (after :meth:`prepare`: the optimisers take their saved state)."""
+        if not self.optimizers:
+            raise RuntimeError(LOAD_BEFORE_PREPARE)
         self.modules.load_state_dict(state["modules"])
         self.head.load_state_dict(state["head"])
         self._load_extra_state(state)
@@ -199,6 +253,9 @@ class _StackTrainer(TorchCheckpoint):
         """Run one batch through modules, head and objectives so lazy layers get their shapes before optimisers."""
         inp, y = self._batches(data, train=False)[0]
         y = self._checked_batch(inp, y, unlabelled_ok=not hasattr(self, "objectives"))  # Backprop skips y < 0
+        x = inp if isinstance(inp, torch.Tensor) else getattr(inp, "x", None)
+        if isinstance(x, torch.Tensor):
+            self._input_width = input_width(x)
         with torch.no_grad():
             self._train_mode(False)
             h = inp
@@ -209,6 +266,16 @@ class _StackTrainer(TorchCheckpoint):
 
     def _materialise_objective(self, k, t, y) -> None:
         pass
+
+    def _check_eval_sets(self, eval_sets) -> None:
+        """Check every batch of every evaluation set (labels, finite inputs, width) before ``fit`` trains."""
+        if eval_sets is None:
+            return
+        if not isinstance(eval_sets, dict):
+            raise TypeError(f"eval_sets must be a dict name -> data, got {type(eval_sets).__name__}")
+        for name, d in eval_sets.items():
+            for inp, y in self._batches(d, train=False):
+                self._checked_batch(inp, y, unlabelled_ok=True, name=f"eval_sets[{name!r}]")
 
     def _evaluate(self, record, eval_sets) -> None:
         """``record["accuracy"]`` and ``record["eval_loss"]`` (mean cross-entropy, nats) per evaluation set."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import numbers
 import time
 
 import torch
 import torch.nn.functional as F
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends._settings import check_class_labels, check_epochs
 from pidlearn.backends.torch._stack import _head_logits, _StackTrainer
 
 __all__ = ["Backprop"]
@@ -63,9 +63,9 @@ class Backprop(_StackTrainer):
 
     def fit(self, data, epochs: int, *, eval_sets: dict | None = None, checkpoint=None, eval_every: int = 1):
         """Train until ``epochs`` epochs are done in total (same data forms as :meth:`MOLE.fit`)."""
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        epochs = check_epochs(epochs)
         self.prepare(data)
+        self._check_eval_sets(eval_sets)
         opt = self.optimizers["all"]
         while self.epoch < epochs:
             t0 = time.perf_counter()
@@ -79,11 +79,8 @@ class Backprop(_StackTrainer):
                     h = m(h)
                 logits = _head_logits(self.head, h)
                 keep = y >= 0
-                if logits.ndim == 2 and int(y.max()) >= logits.shape[1]:
-                    raise ValueError(
-                        f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
-                        f"0..{logits.shape[1] - 1}"
-                    )
+                if logits.ndim == 2:
+                    check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
                 loss = F.cross_entropy(logits[keep], y[keep])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()

@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import time
 
 import torch
@@ -56,6 +55,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from pidlearn._progress import progress_bar
+from pidlearn.backends._settings import MOLE_SCHEDULES, check_class_labels, check_epochs, mole_settings
 from pidlearn.backends.plots import plot_mi_history
 
 # re-exported: these names were defined here before the split (``mole.RenyiMI``, ``mole.renyi_entropy``, ...)
@@ -104,7 +104,7 @@ __all__ = [
     "renyi_mutual_information",
 ]
 
-SCHEDULES = ("asynchronous", "sequential")
+SCHEDULES = MOLE_SCHEDULES
 
 
 def _detach(h):
@@ -125,14 +125,18 @@ class MOLE(_StackTrainer):
     head : nn.Module, optional
         Classifier on the last module's (flattened / pooled) output; default ``nn.LazyLinear(n_classes)``.
     n_classes : int, optional
-        Needed for the default head and for ``"infonce"``.
+        Number of classes (``>= 2``); needed for the default head, ``"infonce"`` and ``"pid"``.
     beta : float, default 0
-        Weight of the compression term ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or ``β · I(T_k; X)``
-        (``beta_on="input"``), estimated with Rényi α = 1.01 (or the objective's α) on Gaussian kernels.
+        Weight (``>= 0``) of the compression term ``β · I(T_k; T_{k−1})`` (``beta_on="previous"``) or
+        ``β · I(T_k; X)`` (``beta_on="input"``), estimated with Rényi α = 1.01 (or the objective's α) on Gaussian
+        kernels.
+    beta_on : {"previous", "input"}, default "previous"
     schedule : {"asynchronous", "sequential"}, default "asynchronous"
     batch_size : int, default 256
+        At least 2 (the batch estimators need two samples).
     lr, weight_decay : float
-        Adam settings of every module (with its objective's parameters) and of the head.
+        Adam settings of every module (with its objective's parameters) and of the head: ``lr > 0``,
+        ``weight_decay >= 0``.
     head_lr, head_weight_decay : float, optional
         The head's learning rate and weight decay (default ``lr`` and ``weight_decay``). A head marked
         ``takes_graph`` (a GCN layer) receives the last module's graph batch.
@@ -141,9 +145,10 @@ class MOLE(_StackTrainer):
         with the modules chases a moving representation and lags: MNIST MLP, 4096 images, 3 epochs: 82 % against
         87 % for a head refitted on the same frozen features). Sequential: the head stage's length when > 0.
     patience, min_delta : sequential schedule: a module stops when its mean training I(T_k; Y) has not improved by
-        ``min_delta`` bits for ``patience`` epochs (or after ``epochs`` epochs).
+        ``min_delta >= 0`` bits for ``patience >= 1`` epochs (or after ``epochs`` epochs).
     seed : int, default 0
-        Seeds the shuffling (private generator); create the modules after ``torch.manual_seed(seed)``.
+        Seeds the shuffling (private generator; 0 to ``2**63 - 2``); create the modules
+        after ``torch.manual_seed(seed)``.
     progress : bool, default True
         tqdm progress bar (when tqdm is installed).
 
@@ -151,8 +156,9 @@ class MOLE(_StackTrainer):
     ----------
     history : list of dict
         Per epoch: ``epoch``, ``stage`` (module index, ``"head"`` or ``"all"``), ``mi`` {"module k": mean training
-        I(T_k; Y) in bits over the epoch's batches, for the modules trained in it}, ``loss``, ``accuracy``,
-        ``seconds``.
+        I(T_k; Y) in bits over the epoch's batches, for the modules trained in it}, ``head_loss`` (mean training
+        cross-entropy of the head, nats, in epochs that train it), ``seconds``; with ``eval_sets``, in the
+        evaluated epochs, ``accuracy`` and ``eval_loss`` (mean cross-entropy, nats) {set name: value}.
     """
 
     def __init__(
@@ -187,13 +193,17 @@ class MOLE(_StackTrainer):
             progress=progress,
             head_weight_decay=head_weight_decay,
         )
-        if schedule not in SCHEDULES:
-            raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
-        if beta_on not in ("previous", "input"):
-            raise ValueError(f"beta_on must be 'previous' or 'input', got {beta_on!r}")
-        if not (isinstance(beta, numbers.Real) and beta >= 0):
-            raise ValueError(f"beta must be a non-negative number, got {beta!r}")
-        base = make_objective(objective, n_classes)
+        settings = mole_settings(
+            schedule=schedule,
+            beta=beta,
+            beta_on=beta_on,
+            lr=self.lr,
+            head_lr=head_lr,
+            head_epochs=head_epochs,
+            patience=patience,
+            min_delta=min_delta,
+        )
+        base = make_objective(objective, self.n_classes)
         for i, m in enumerate(self.modules):
             if isinstance(m, InfomorphicModule) and not isinstance(base, PIDGoal):
                 raise ValueError(
@@ -201,13 +211,10 @@ class MOLE(_StackTrainer):
                     "PID goal, use objective='pid'"
                 )
         self.objectives = nn.ModuleList(copy.deepcopy(base) for _ in self.modules)
-        self.beta, self.beta_on, self.schedule = float(beta), beta_on, schedule
+        self.beta, self.beta_on, self.schedule = settings["beta"], settings["beta_on"], settings["schedule"]
         self._beta_mi = RenyiMI(getattr(base, "alpha", 1.01))
-        self.head_lr = float(head_lr or lr)
-        self.patience, self.min_delta = int(patience), float(min_delta)
-        if isinstance(head_epochs, bool) or not isinstance(head_epochs, numbers.Integral) or head_epochs < 0:
-            raise ValueError(f"head_epochs must be a non-negative integer, got {head_epochs!r}")
-        self.head_epochs = int(head_epochs)
+        self.head_lr, self.head_epochs = settings["head_lr"], settings["head_epochs"]
+        self.patience, self.min_delta = settings["patience"], settings["min_delta"]
         self.stage = 0  # sequential: index of the module in training, len(modules) = the head
         self.stage_epochs = 0
         self.best = -math.inf
@@ -269,11 +276,8 @@ class MOLE(_StackTrainer):
     def head_loss(self, h, y: torch.Tensor) -> torch.Tensor:
         logits = _head_logits(self.head, _detach(h))
         keep = y >= 0
-        if logits.ndim == 2 and len(y) and int(y.max()) >= logits.shape[1]:
-            raise ValueError(
-                f"labels hold {int(y.max())} but the head has {logits.shape[1]} outputs: labels must lie in "
-                f"0..{logits.shape[1] - 1}"
-            )
+        if logits.ndim == 2 and len(y):
+            check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
         return F.cross_entropy(logits[keep], y[keep])
 
     # training -------------------------------------------------------------------------------------------------------
@@ -380,15 +384,16 @@ class MOLE(_StackTrainer):
             Asynchronous: epochs of all modules and the head together (then ``head_epochs`` of the head alone).
             Sequential: the most epochs per module, and for the head (``head_epochs`` when that is > 0).
         eval_sets : dict name -> data, optional
-            Accuracy after every ``eval_every`` epochs (sequential: only while the head trains) and at the end.
+            Accuracy and cross-entropy after every ``eval_every`` epochs (sequential: only while the head trains)
+            and at the end.
         checkpoint : path, optional
             Saved after every epoch.
         stop_after : int, optional
             Return after this many epochs of this call (a time-boxed run; resume later from the checkpoint).
         """
-        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        epochs = check_epochs(epochs)
         self.prepare(data)
+        self._check_eval_sets(eval_sets)
         start = self.epoch
         while not self._done(epochs) and (stop_after is None or self.epoch - start < stop_after):
             t0 = time.perf_counter()
@@ -423,12 +428,31 @@ class MOLE(_StackTrainer):
 
     @torch.no_grad()
     def mutual_information(self, inp, y) -> list[float]:
-        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective."""
+        """I(T_k; Y) in bits of every module on one batch (eval mode), with each module's objective.
+
+        Parameters
+        ----------
+        inp : Tensor or GraphBatch
+            One batch of inputs (finite, shaped like the training data's).
+        y : LongTensor (n,)
+            Its class labels, every one in ``0..n_classes-1`` (the estimators need every label).
+
+        Returns
+        -------
+        list of float
+            One value per module, in bits.
+        """
+        y = self._checked_batch(inp, y, name="inp")
         self._train_mode(False)
         self.objectives.eval()
-        y = torch.as_tensor(y, dtype=torch.int64)
         out, h = [], inp
-        for k, m in enumerate(self.modules):
-            h = m(h)
-            out.append(float(self._objective(k, _represent(h), y)))
+        try:
+            for k, m in enumerate(self.modules):
+                h = m(h)
+                out.append(float(self._objective(k, _represent(h), y)))
+        except torch.linalg.LinAlgError as exc:
+            raise ValueError(
+                f"an eigendecomposition failed on module {len(out) + 1}'s output ({str(exc).splitlines()[0]}): "
+                "its representation of inp is degenerate (e.g. diverged weights)"
+            ) from None
         return out

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pidlearn.backends._settings import check_int
 from pidlearn.backends.torch.functional import (
     SIGMA_RULES,
     _check_alpha,
@@ -112,8 +113,7 @@ class InfoNCE(nn.Module):
 
     def __init__(self, n_classes: int, dim: int = 64, temperature: float = 0.1):
         super().__init__()
-        if n_classes < 2:
-            raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        n_classes = check_int("n_classes", n_classes, 2)
         if not temperature > 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.n_classes, self.temperature = int(n_classes), float(temperature)
@@ -233,8 +233,7 @@ class PIDGoal(nn.Module):
         self, n_classes: int, goal="readout", *, n_units: int | None = None, standardize: bool = True, **layer_kwargs
     ):
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2:
-            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        n_classes = check_int("n_classes", n_classes, 2)
         from pidlearn.goals import goal_vector
 
         goal_vector(goal, 2)  # a bad goal fails here, not on the first batch
