@@ -56,6 +56,7 @@ def _neuron(j, theta, cols, n_bins, strides, offsets, ptr, sets, coef, w, ln_cou
     inv_b = dt(1.0 / b_n)
     # 1. each sample's full cell, the occupied cells in order of appearance, P(cell, t) and the counts
     n_cells = 0
+    p0_sum = 0.0  # Σ (1 − θ), not B − Σ θ: P(T = 0) of a neuron that almost always fires keeps its digits
     p1_sum = 0.0
     for b in range(b_n):
         f = 0
@@ -63,6 +64,7 @@ def _neuron(j, theta, cols, n_bins, strides, offsets, ptr, sets, coef, w, ln_cou
             f = f * n_bins[i] + cols[i][j, b]
         cell_of[b] = f
         th = dt(theta[j, b])
+        p0_sum += 1.0 - np.float64(theta[j, b])  # exact for float32 θ too
         p1_sum += th
         if cnt[f] == 0:
             index_of[f] = n_cells
@@ -86,7 +88,7 @@ def _neuron(j, theta, cols, n_bins, strides, offsets, ptr, sets, coef, w, ln_cou
     # 3. D_t^α per cell, I_sx and u_g = Σ_α C_αg w_α P(c, t) / D_t^α(c)
     ln_b = math.log(b_n)
     pt1 = p1_sum / b_n
-    pt0 = 1.0 - pt1
+    pt0 = p0_sum / b_n
     h_part = pt0 * math.log(pt0) + pt1 * math.log(pt1)
     for r in range(n_rows):
         red[j, r] = -h_part

@@ -267,6 +267,8 @@ def _table_bytes(n_neurons: int, n_bins: tuple[int, ...], dtype: torch.dtype) ->
 
 def _check_samples(theta: torch.Tensor, bins: torch.Tensor, n_bins) -> tuple[int, ...]:
     _check_float(theta, "theta")
+    if theta.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"theta must be float32 or float64 (the joint tables need their range), got {theta.dtype}")
     if not isinstance(bins, torch.Tensor) or bins.dtype not in (torch.int64, torch.int32):
         raise TypeError("bins must be an integer (int64) tensor of bin indices")
     if theta.dim() != 2:
