@@ -1,4 +1,4 @@
-"""The fused CPU goal kernel (``backends/torch/_goal_kernels``) against the pure-torch path and the numba core.
+"""The fused CPU goal kernel (``backends/_goal_kernels``) against the pure-torch path and the numba core.
 
 Every comparison runs both paths of :mod:`pidlearn.backends.torch.functional` through the ``goal_path`` fixture,
 which flips ``_FUSED_CPU_GOAL`` (restored afterwards) and checks that the kernel really ran on the fused path and
@@ -17,8 +17,8 @@ torch = pytest.importorskip("torch")
 
 import pidlearn  # noqa: E402
 from pidlearn import discrete  # noqa: E402
+from pidlearn.backends import _goal_kernels  # noqa: E402
 from pidlearn.backends._settings import NON_FINITE_DRIVES  # noqa: E402
-from pidlearn.backends.torch import _goal_kernels  # noqa: E402
 from pidlearn.backends.torch import functional as F  # noqa: E402
 from pidlearn.backends.torch.binning import adaptive_bins, fixed_bins  # noqa: E402
 from pidlearn.backends.torch.layers import InfomorphicLayer  # noqa: E402

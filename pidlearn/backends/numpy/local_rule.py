@@ -25,15 +25,11 @@ where ``E_β(u)`` is the set of cells that agree with ``u`` on some source set o
 
 Evaluation on the batch (never on the ``K^n × 2`` joint)
 ---------------------------------------------------------
-``D_β`` depends only on the cell, so everything runs per neuron on its *occupied cells* (at most ``B``), weighted
-by their masses ``P(s, y)``: the marginal masses ``P(S_h = s_h, y)`` of all source sets ``h`` are read from small
-scatter tables; the superset Möbius transform of the estimator core (``pidlearn.sxpid._superset_moebius``) turns
-them into the masses ``W_y[g]`` of cells that agree with ``s`` on exactly the sources in ``g``; ``D_β = Σ_{g ∈ ↑β}
-W[g]`` is summed down the lattice's spanning tree of covers (``Lattice._cover_parent`` / ``_cover_added``, as the
-core does). ``Σ_β w_β A_β`` is the adjoint of the same three linear maps, applied in reverse: up the cover tree, the
-transposed (subset) Möbius transform — the core's superset kernel on complemented set indices — and a scatter of
-each cell's adjoint masses into the same tables, read back at every cell. Cost per neuron:
-``O(cells · (2^n · n + n_atoms))`` plus the tables' size.
+``D_β`` depends only on the cell, so everything runs per neuron on its *occupied cells* (at most ``B``): the
+kernel of :mod:`pidlearn.backends._goal_kernels`, which the torch backend's CPU path uses too, builds the marginal
+tables of every source set from the occupied cells, the inclusion–exclusion sums ``D_β`` per cell, the redundancies
+and the cell sums of the derivative above, once per occupied cell. Cost per neuron: ``O(B + cells · Σ_β |terms of
+β|)`` plus the tables' size.
 
 References
 ----------
@@ -51,12 +47,11 @@ from typing import NamedTuple
 
 import numba
 import numpy as np
-from numba import njit, prange
 
+from pidlearn.backends._goal_kernels import redundancies
 from pidlearn.backends._settings import check_memory, table_size
 from pidlearn.goals import goal_vector
 from pidlearn.lattice import lattice
-from pidlearn.sxpid import _superset_moebius
 
 __all__ = ["GoalGradient", "atom_names", "goal_weights", "sxpid_goal_gradient"]
 
@@ -107,144 +102,6 @@ def goal_weights(goal, n_sources: int) -> tuple[np.ndarray, float, np.ndarray, f
     return gamma, float(gamma_res), np.ascontiguousarray(w), float(w.sum() + gamma_res)
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# numba kernels (clean inputs: theta (B, N) float64 in (0, 1), bins (B, N, n) int64 in range)
-# --------------------------------------------------------------------------------------------------------------------
-@njit(cache=True)
-def _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, buf, grad, red_t, red_s):
-    """Goal gradient of neuron ``j`` into ``grad[:, j]``; ``Σ_{s,y} P(s,y) log D_β(s,y)`` and ``Σ_s P(s) log D_β(s)``
-    into ``red_t`` / ``red_s`` for the antichains with ``active``. Returns ``P(Y = 0), P(Y = 1)``.
-
-    ``D_β`` depends on the cell only, so the logs and adjoints are evaluated once per occupied cell, weighted by the
-    cell's mass ``P(s, y)``. ``buf`` = (table, adj, cell_id, keys, rep, cell_of, g_cell) scratch arrays, all zero /
-    -1 on entry and left so on exit.
-    """
-    table, adj, cell_id, keys, rep, cell_of, g_cell = buf
-    b_count, _, n = bins.shape
-    n_masks = 1 << n
-    full = n_masks - 1
-    n_atoms = parent.shape[0]
-    inv_b = 1.0 / b_count
-    # flat index of each sample's cell in the concatenated marginal tables of the source sets h = 1 .. 2^n - 1
-    for b in range(b_count):
-        for h in range(1, n_masks):
-            k = 0
-            for i in range(n):
-                if h >> i & 1:
-                    k = k * radix[i] + bins[b, j, i]
-            keys[b, h] = offsets[h] + k
-    p0_tot = 0.0
-    p1_tot = 0.0
-    n_cells = 0
-    for b in range(b_count):
-        p1 = theta[b, j] * inv_b
-        p0 = (1.0 - theta[b, j]) * inv_b
-        p0_tot += p0
-        p1_tot += p1
-        for h in range(1, n_masks):
-            table[keys[b, h], 0] += p0
-            table[keys[b, h], 1] += p1
-        cell = keys[b, full] - offsets[full]
-        if cell_id[cell] < 0:
-            cell_id[cell] = n_cells
-            rep[n_cells] = b
-            n_cells += 1
-        cell_of[b] = cell_id[cell]
-    log_ratio = math.log(p1_tot) - math.log(p0_tot)
-    mass = np.empty((2, n_masks))
-    disj = np.empty((2, n_atoms))
-    back = np.empty((2, n_atoms))
-    for c in range(n_cells):
-        b = rep[c]
-        for y in range(2):
-            mass[y, 0] = p0_tot if y == 0 else p1_tot
-            for h in range(1, n_masks):
-                mass[y, h] = table[keys[b, h], y]
-        pc0 = mass[0, full]  # P(s, y) of this cell
-        pc1 = mass[1, full]
-        _superset_moebius(mass)  # -> mass of cells agreeing with s on exactly the sources in g
-        for y in range(2):
-            for g in range(n_masks):
-                if mass[y, g] < 0.0:  # rounding below zero
-                    mass[y, g] = 0.0
-            for a in range(n_atoms - 1, -1, -1):  # D_β = Σ_{g ∈ ↑β} W[g], down the cover tree
-                par = parent[a]
-                disj[y, a] = mass[y, added[a]] + (disj[y, par] if par >= 0 else 0.0)
-        acc = 0.0
-        for a in range(n_atoms):
-            if active[a]:
-                l0 = math.log(disj[0, a])
-                l1 = math.log(disj[1, a])
-                red_t[a] += pc0 * l0 + pc1 * l1
-                red_s[a] += (pc0 + pc1) * math.log(disj[0, a] + disj[1, a])
-                acc += w[a] * (l1 - l0)
-            back[0, a] = w[a] * pc0 / disj[0, a]
-            back[1, a] = w[a] * pc1 / disj[1, a]
-        g_cell[c] = acc - w_total * log_ratio
-        # adjoint of D_β = Σ_{g ∈ ↑β} W[g]: up the cover tree (children come before their parents)
-        for y in range(2):
-            for g in range(n_masks):
-                mass[y, g] = 0.0
-            for a in range(n_atoms):
-                mass[y, full ^ added[a]] += back[y, a]  # complemented index, see below
-                if parent[a] >= 0:
-                    back[y, parent[a]] += back[y, a]
-        # adjoint of the superset transform = the subset transform A[h] = Σ_{g⊆h} (−1)^{|h∖g|} C[g]; on complemented
-        # indices (x = full ^ g) it is the superset transform again, so the core's kernel serves both directions
-        _superset_moebius(mass)
-        for h in range(1, n_masks):
-            adj[keys[b, h], 0] += mass[0, full ^ h]
-            adj[keys[b, h], 1] += mass[1, full ^ h]
-    scale = inv_b / _LOG2
-    for c in range(n_cells):
-        b = rep[c]
-        a_term = 0.0
-        for h in range(1, n_masks):
-            a_term += adj[keys[b, h], 1] - adj[keys[b, h], 0]
-        g_cell[c] = (g_cell[c] + a_term) * scale
-    for b in range(b_count):
-        grad[b, j] = g_cell[cell_of[b]]
-    for b in range(b_count):  # leave the scratch tables clean for the next neuron
-        for h in range(1, n_masks):
-            table[keys[b, h], 0] = 0.0
-            table[keys[b, h], 1] = 0.0
-            adj[keys[b, h], 0] = 0.0
-            adj[keys[b, h], 1] = 0.0
-        cell_id[keys[b, full] - offsets[full]] = -1
-    return p0_tot, p1_tot
-
-
-@njit(parallel=True, cache=True)
-def _goal_gradient_kernel(
-    theta, bins, radix, offsets, table_size, n_cells, parent, added, w, w_total, active, n_chunks
-):
-    b_count, n_neurons, n = bins.shape
-    n_atoms = parent.shape[0]
-    grad = np.empty((b_count, n_neurons))
-    red_t = np.zeros((n_neurons, n_atoms))
-    red_s = np.zeros((n_neurons, n_atoms))
-    p_y = np.empty((n_neurons, 2))
-    for t in prange(n_chunks):  # one set of scratch tables per chunk of neurons
-        buf = (
-            np.zeros((table_size, 2)),
-            np.zeros((table_size, 2)),
-            np.full(n_cells, -1, dtype=np.int64),
-            np.empty((b_count, 1 << n), dtype=np.int64),
-            np.empty(b_count, dtype=np.int64),
-            np.empty(b_count, dtype=np.int64),
-            np.empty(b_count),
-        )
-        for j in range(t * n_neurons // n_chunks, (t + 1) * n_neurons // n_chunks):
-            p0, p1 = _neuron(theta, bins, j, radix, offsets, parent, added, w, w_total, active, buf, grad, red_t[j],
-                             red_s[j])  # fmt: skip
-            p_y[j, 0] = p0
-            p_y[j, 1] = p1
-    return grad, red_t, red_s, p_y
-
-
-# --------------------------------------------------------------------------------------------------------------------
-# public entry
-# --------------------------------------------------------------------------------------------------------------------
 def check_n_bins(n_bins, n_sources: int) -> tuple[int, ...]:
     """Bins per source as a tuple of ints ``>= 2`` (an int means the same for every source)."""
     if isinstance(n_bins, (int, np.integer)) and not isinstance(n_bins, bool):
@@ -261,18 +118,6 @@ def check_n_bins(n_bins, n_sources: int) -> tuple[int, ...]:
     if any(k < 2 for k in n_bins):
         raise ValueError(f"n_bins must be at least 2 per source (one bin carries no information), got {n_bins}")
     return n_bins
-
-
-@functools.cache
-def _layout(n_bins: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, int]:
-    n = len(n_bins)
-    offsets = np.zeros(1 << n, dtype=np.int64)
-    size = 0
-    for h in range(1, 1 << n):
-        offsets[h] = size
-        size += math.prod(n_bins[i] for i in range(n) if h >> i & 1)
-    radix = np.asarray(n_bins, dtype=np.int64)
-    return radix, offsets, size
 
 
 def _check_batch(theta, bins, n_bins) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
@@ -352,41 +197,35 @@ def sxpid_goal_gradient(theta, bins, n_bins, goal) -> GoalGradient:
 def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms: bool = True) -> GoalGradient:
     """:func:`sxpid_goal_gradient` on clean arrays (float64 theta, int64 bins in range) and prepared weights.
 
-    With ``all_atoms=False`` only the redundancies that the goal weighs (``w_β ≠ 0``) are evaluated; ``atoms`` and
-    ``residual_entropy`` are then None (the goal and its gradient are the same).
+    The redundancies and ``∂(Σ_β w_β I_β)/∂θ`` come from the per-cell kernel that both backends share
+    (:mod:`pidlearn.backends._goal_kernels`); ``γ_res H(Y)`` adds ``−γ_res ln(P(1)/P(0)) / (B ln 2)`` to every
+    sample's derivative. With ``all_atoms=False`` only the redundancies that the goal weighs (``w_β ≠ 0``) are
+    evaluated; ``atoms`` and ``residual_entropy`` are then None (the goal and its gradient are the same).
     """
     n = len(n_bins)
-    lat = lattice(n)
-    n_chunks = min(theta.shape[1], numba.get_num_threads())
+    n_atoms = lattice(n).n_atoms
+    b_n, n_neurons = theta.shape
+    threads = min(n_neurons, numba.get_num_threads())
     size = table_size(n_bins)
     check_memory(
-        n_chunks * size * 2 * 2 * 8,
-        f"{n_chunks} threads × {size} table slots (Σ over source sets of Π n_bins, n_bins={n_bins}) × 2 tables × "
-        "2 target values × 8 bytes",
+        threads * size * 2 * 8,
+        f"{threads} threads × {size} table slots (Σ over source sets of Π n_bins, n_bins={n_bins}) × 2 target "
+        "values × 8 bytes",
     )
-    radix, offsets, size = _layout(n_bins)
-    active = np.ones(lat.n_atoms, dtype=np.bool_) if all_atoms else w != 0.0
-    grad, red_t, red_s, p_y = _goal_gradient_kernel(
-        theta,
-        bins,
-        radix,
-        offsets,
-        size,
-        math.prod(n_bins),
-        lat._cover_parent,
-        lat._cover_added,
-        w,
-        w_total,
-        active,
-        n_chunks,
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        plogp = np.where(p_y > 0, p_y * np.log(p_y), 0.0).sum(axis=1)
-    red = (red_t - red_s - plogp[:, None]) / _LOG2  # average i_sx per antichain, bits (0 where not active)
-    h_y = -plogp / _LOG2
+    rows = tuple(range(n_atoms)) if all_atoms else tuple(int(i) for i in np.flatnonzero(w != 0.0))
+    p1 = theta.mean(axis=0)
+    dtheta = np.empty_like(theta)
+    dtheta[:] = -gamma_res * np.log(p1 / (1.0 - p1)) / (b_n * _LOG2)
+    red = np.zeros((n_neurons, n_atoms))
+    if rows:
+        cols = tuple(np.ascontiguousarray(bins[:, :, i].T, dtype=np.int32) for i in range(n))
+        red_rows, grad = redundancies(np.ascontiguousarray(theta.T), cols, n_bins, rows, w[list(rows)], threads)
+        red[:, list(rows)] = red_rows
+        dtheta += grad.T
+    h_y = -(p1 * np.log(p1) + (1.0 - p1) * np.log1p(-p1)) / _LOG2
     if not all_atoms:
-        return GoalGradient(red @ w + gamma_res * h_y, None, None, grad)
+        return GoalGradient(red @ w + gamma_res * h_y, None, None, dtheta)
     atoms = red @ _mobius_dense(n).T
     h_res = h_y - atoms.sum(axis=1)
     goal_value = atoms @ gamma + gamma_res * h_res
-    return GoalGradient(goal_value, atoms, h_res, grad)
+    return GoalGradient(goal_value, atoms, h_res, dtheta)

@@ -28,10 +28,10 @@ depends only on the cell and the weights add up to the cell's probability. :func
 the non-zero cells of a dense joint.
 
 On the CPU the goal and its gradient (and atoms that need no gradient) come from the fused numba kernel of
-:mod:`._goal_kernels`, which works per *occupied joint cell* instead of per sample: every quantity above depends
-on a sample only through its cell, so the logs, the inclusion–exclusion sums and the gradient's cell sums are
-evaluated once per occupied cell (a few dozen for trained neurons, at most ``B``). The torch code below is the
-path of other devices (``_FUSED_CPU_GOAL = False`` selects it on the CPU too; the tests compare the two).
+:mod:`pidlearn.backends._goal_kernels`, which works per *occupied joint cell* instead of per sample: every quantity
+above depends on a sample only through its cell, so the logs, the inclusion–exclusion sums and the gradient's cell
+sums are evaluated once per occupied cell (a few dozen for trained neurons, at most ``B``). The torch code below is
+the path of other devices (``_FUSED_CPU_GOAL = False`` selects it on the CPU too; the tests compare the two).
 
 The two target values of a cell travel as one complex number (one slot, one scatter and one gather for both), and
 the gradient with respect to θ is written out (:func:`_theta_gradient`) instead of recorded by autograd: for a goal
@@ -55,8 +55,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from pidlearn.backends._goal_kernels import _matrices_np, _slot_strides, redundancies
 from pidlearn.backends._settings import check_memory, table_size
-from pidlearn.backends.torch._goal_kernels import redundancies
 from pidlearn.lattice import lattice
 
 __all__ = [
@@ -81,8 +81,8 @@ __all__ = [
 
 _LOG2 = math.log(2.0)
 
-#: Evaluate the goal on the CPU with the fused kernels of :mod:`._goal_kernels` (False: the pure-torch path that
-#: other devices use; the tests compare the two).
+#: Evaluate the goal on the CPU with the fused kernels of :mod:`pidlearn.backends._goal_kernels` (False: the
+#: pure-torch path that other devices use; the tests compare the two).
 _FUSED_CPU_GOAL = True
 
 
@@ -104,23 +104,6 @@ class SxPIDAtoms(NamedTuple):
 def atom_names(n_sources: int) -> tuple[str, ...]:
     """Names of the atoms returned for ``n_sources`` sources, in order (e.g. ``{1}{2}, {1}, {2}, {12}``)."""
     return lattice(n_sources).names
-
-
-@functools.cache
-def _matrices_np(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inclusion–exclusion matrix ``C`` (n_atoms, 2^n − 1) and dense Möbius matrix ``M`` (n_atoms, n_atoms)."""
-    lat = lattice(n)
-    c = np.zeros((lat.n_atoms, (1 << n) - 1))
-    for j, name in enumerate(lat.names):
-        masks = lat.source_masks(name)
-        k = len(masks)
-        for sel in range(1, 1 << k):
-            union = 0
-            for i in range(k):
-                if sel >> i & 1:
-                    union |= masks[i]
-            c[j, union - 1] += 1.0 if sel.bit_count() % 2 == 1 else -1.0
-    return c, lat.mobius.toarray()
 
 
 _TENSOR_CACHE: dict = {}
@@ -348,21 +331,6 @@ def _cell_keys(bins, n_bins: tuple[int, ...], ws: _Workspace) -> tuple[torch.Ten
 
 
 @functools.cache
-def _slot_strides(n_bins: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """Row-major strides (2^n − 1, n) of each source set's table and the tables' offsets (2^n entries, last = size)."""
-    n = len(n_bins)
-    strides = np.zeros(((1 << n) - 1, n))
-    offsets = np.zeros(1 << n)
-    for g in range(1, 1 << n):
-        members = [i for i in range(n) if g >> i & 1]
-        step = 1
-        for i in reversed(members):
-            strides[g - 1, i] = step
-            step *= n_bins[i]
-        offsets[g] = offsets[g - 1] + step
-    return strides, offsets
-
-
 def _complex_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.complex128 if dtype == torch.float64 else torch.complex64
 
@@ -603,15 +571,16 @@ def _sample_goal(theta, bins, n_bins, gamma: tuple[float, ...], gamma_res: float
 
 
 def _kernel_inputs(theta, bins, n: int):
-    """θ (N, B) and the bin columns (N, B) int32 as C-contiguous arrays for :mod:`._goal_kernels`."""
+    """θ (N, B) and the bin columns (N, B) int32 as C-contiguous arrays for :mod:`pidlearn.backends._goal_kernels`."""
     cols = [bins[..., i] for i in range(n)] if isinstance(bins, torch.Tensor) else list(bins)
     cols_np = tuple(col.detach().T.to(torch.int32).contiguous().numpy() for col in cols)
     return theta.detach().T.contiguous().numpy(), cols_np
 
 
 class _FusedGoal(torch.autograd.Function):
-    """``Σ_α w_α I_sx(α)`` (N,) in bits on the CPU by the fused kernel of :mod:`._goal_kernels`, which also returns
-    ``∂/∂θ`` (the expression of :func:`_theta_gradient`); only that (neurons, batch) gradient is kept for backward.
+    """``Σ_α w_α I_sx(α)`` (N,) in bits on the CPU by the fused kernel of :mod:`pidlearn.backends._goal_kernels`,
+    which also returns ``∂/∂θ`` (the expression of :func:`_theta_gradient`); only that (neurons, batch) gradient is
+    kept for backward.
     """
 
     @staticmethod

@@ -1,9 +1,9 @@
 """Fused CPU kernel of the sample-based SxPID redundancies, the goal and its gradient in θ (numba), per neuron.
 
 The soft joint of a neuron is ``P(s, t) = Σ_{b: cell(b) = s} p_bt`` with ``p_b1 = θ_b / B``, ``p_b0 = (1 − θ_b) / B``.
-Every quantity of :mod:`.functional`'s sample-based SxPID depends on a sample only through its joint cell, so the
-kernel works on the *occupied* cells (a few dozen for trained neurons, never more than ``B``) instead of on every
-sample and source set as the torch path does:
+Every quantity of the sample-based SxPID of :mod:`pidlearn.backends.torch.functional` depends on a sample only
+through its joint cell, so the kernel works on the *occupied* cells (a few dozen for trained neurons, never more than
+``B``) instead of on every sample and source set as the torch path does:
 
 1. each sample's cell, the occupied cells, ``P(c, t)`` and the counts (one pass over the batch);
 2. the marginal table of every source set ``g`` from the occupied cells, ``P(T = t, S_g = s_g)``;
@@ -18,10 +18,11 @@ sample and source set as the torch path does:
        ∂G/∂θ_b = [Σ_α w_α (ln D_1^α − ln D_0^α)(c) + Σ_g (Σu_g(·, 1) − Σu_g(·, 0))(s_g(c)) − (Σ_α w_α) ln(P(1)/P(0))]
                  / (B ln 2),   c = cell(b),
 
-   the expression of :func:`.functional._theta_gradient` (derivation there) summed per cell.
+   the expression of :func:`pidlearn.backends.torch.functional._theta_gradient` (derivation there) summed per cell.
 
 Sums accumulate in float64; the tables and logs are in θ's dtype. Neurons are split over Python threads (the
-kernels release the GIL), so no numba threading layer runs beside torch's.
+kernels release the GIL), so no numba threading layer runs beside torch's. Both backends use it: the torch
+backend through an autograd Function, the NumPy backend's local rule directly.
 
 References
 ----------
@@ -38,7 +39,41 @@ import math
 import numba as nb
 import numpy as np
 
+from pidlearn.lattice import lattice
+
 __all__ = ["redundancies"]
+
+
+@functools.cache
+def _matrices_np(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inclusion–exclusion matrix ``C`` (n_atoms, 2^n − 1) and dense Möbius matrix ``M`` (n_atoms, n_atoms)."""
+    lat = lattice(n)
+    c = np.zeros((lat.n_atoms, (1 << n) - 1))
+    for j, name in enumerate(lat.names):
+        masks = lat.source_masks(name)
+        k = len(masks)
+        for sel in range(1, 1 << k):
+            union = 0
+            for i in range(k):
+                if sel >> i & 1:
+                    union |= masks[i]
+            c[j, union - 1] += 1.0 if sel.bit_count() % 2 == 1 else -1.0
+    return c, lat.mobius.toarray()
+
+
+def _slot_strides(n_bins: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Row-major strides (2^n − 1, n) of each source set's table and the tables' offsets (2^n entries, last = size)."""
+    n = len(n_bins)
+    strides = np.zeros(((1 << n) - 1, n))
+    offsets = np.zeros(1 << n)
+    for g in range(1, 1 << n):
+        members = [i for i in range(n) if g >> i & 1]
+        step = 1
+        for i in reversed(members):
+            strides[g - 1, i] = step
+            step *= n_bins[i]
+        offsets[g] = offsets[g - 1] + step
+    return strides, offsets
 
 
 @nb.njit(cache=True, nogil=True)
@@ -213,8 +248,6 @@ def _run(kernel, n_neurons: int, threads: int, *args) -> None:
 @functools.cache
 def _plan(n_bins: tuple[int, ...], rows: tuple[int, ...]):
     """Table layout and the goal's inclusion–exclusion rows as sparse arrays, once per shape (no per-step rebuild)."""
-    from pidlearn.backends.torch.functional import _matrices_np, _slot_strides
-
     strides, offsets = _slot_strides(n_bins)
     c_rows = _matrices_np(len(n_bins))[0][list(rows)]
     nz = np.nonzero(c_rows)
