@@ -137,6 +137,13 @@ def check_epochs(epochs) -> int:
     return check_int("epochs", epochs, 1)
 
 
+def check_callback(callback):
+    """Validate a training ``callback`` (``callback(epoch) -> bool``, true stops training) or None."""
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable (epoch -> bool) or None, got {type(callback).__name__}")
+    return callback
+
+
 def check_network_sizes(n_inputs, n_classes, hidden) -> tuple[int, int, int]:
     """The checked sizes of a supervised ``InfomorphicNetwork`` of either backend: ``(n_inputs, n_classes, hidden)``.
 

@@ -53,6 +53,7 @@ from pidlearn.backends._capacity import capacity_sweep, recall_scores
 from pidlearn.backends._settings import (
     NON_FINITE_DRIVES,
     as_generator,
+    check_callback,
     check_epochs,
     check_finite_number,
     check_int,
@@ -290,8 +291,7 @@ class InfomorphicMemory:
         """
         epochs, lr = check_epochs(epochs), check_learning_rate("lr", lr)
         patterns = self._check_patterns(patterns)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable (epoch -> bool) or None, got {type(callback).__name__}")
+        check_callback(callback)
         opt = Adam(self.params, lr=lr)
         names = [*atom_names(2), RESIDUAL]
         history = []

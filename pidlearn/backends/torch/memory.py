@@ -50,6 +50,7 @@ from torch import nn
 
 from pidlearn.backends._capacity import capacity_sweep, recall_scores
 from pidlearn.backends._settings import (
+    check_callback,
     check_epochs,
     check_finite_number,
     check_int,
@@ -198,8 +199,7 @@ class InfomorphicMemory(nn.Module):
         """
         epochs, lr = check_epochs(epochs), check_learning_rate("lr", lr)
         patterns = self._check_patterns(patterns)
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable (epoch -> bool) or None, got {type(callback).__name__}")
+        check_callback(callback)
         opt = torch.optim.Adam(self.parameters(), lr=lr)
         names = [*atom_names(2), RESIDUAL]
         history = []
