@@ -22,7 +22,7 @@ from pathlib import Path
 
 #: The table's runs: name -> (data type, dataset, keyword arguments of run_experiment).
 RUNS = {
-    "MNIST-MLP": ("vector", "mnist", {"epochs": 10}),
+    "MNIST-MLP": ("vector", "mnist", {}),  # epochs, batch, schedule: the recipe
     "Fashion-MNIST-CNN": ("grid", "fashion-mnist", {"epochs": 5, "train_size": 20000}),
     "Cora-GCN": ("node", "cora", {"epochs": 200}),
     "Citeseer-GCN": ("node", "citeseer", {"epochs": 200}),
@@ -106,6 +106,7 @@ def summary(rows: list[dict]) -> str:
 PROTOCOLS = {
     "kipf": "2-layer GCN, {hidden} hidden, dropout 0.5 (input and hidden), Adam lr {lr}, weight decay {wd} on layer 1",
     "legacy": "the legacy network of the data type (mole_data.build_network)",
+    "mlp": "MLP 784-{hidden}-{hidden}-10 (ReLU), Adam lr {lr}, batch {bs}",
 }
 SELECT_TEXT = {
     "early-stop": "early stopping on the validation loss (window 10), test accuracy at the stop",
@@ -116,10 +117,17 @@ SELECT_TEXT = {
 
 def _protocol(r: dict) -> str:
     s = r.get("settings", {})
-    text = PROTOCOLS[s.get("network", "legacy")].format(
-        hidden=s.get("hidden"), lr=s.get("lr"), wd=s.get("weight_decay")
+    network = "mlp" if r["data_type"] == "vector" else s.get("network", "legacy")
+    text = PROTOCOLS[network].format(
+        hidden=s.get("hidden"), lr=s.get("lr"), wd=s.get("weight_decay"), bs=s.get("batch_size")
     )
+    if r.get("lr_schedule", "constant") != "constant":
+        text += f", {r['lr_schedule']} learning-rate decay to 0 over the epochs"
     split = "Planetoid split" if r["data_type"] == "node" else "10-fold CV" if r["data_type"] == "graph" else ""
+    if r["data_type"] in ("vector", "grid"):
+        split = f"{r['n_train']} training images"
+        if r.get("n_val"):
+            split += f", validation: the last {r['n_val']} training images (not trained on)"
     parts = [text, split, f"≤ {r['epochs']} epochs", SELECT_TEXT[r.get("select", "last")]]
     mole = f"MOLE: {r['objective']} objective, {r['schedule']} schedule, head lr {s.get('head_lr')}"
     parts.append(f"{mole}, recipe {r.get('recipe', 'legacy')}")
@@ -153,6 +161,9 @@ def markdown(rows: list[dict]) -> str:
         mval = ms([r[val_key] for r in rs]) if val_key in rs[0] else "-"
         ep_bp = statistics.mean(r["baseline_epochs_run"] for r in rs)
         ep = f"{ep_bp:.0f} / {statistics.mean(r['epochs_run'] for r in rs):.0f}"
+        if "best_epoch" in rs[0] and "baseline_best_epoch" in rs[0]:  # select="val": the epochs reported
+            best_bp = statistics.mean(r["baseline_best_epoch"] for r in rs)
+            ep += f" (best on validation: {best_bp:.1f} / {statistics.mean(r['best_epoch'] for r in rs):.1f})"
         seeds = ", ".join(str(r["seed"]) for r in rs)
         lines.append(
             f"| {run} | {protocol} | {ms(bp)} | {ms(mole)} | {gap:+.1f} | {bval} | {mval} | {ep} "

@@ -11,9 +11,10 @@ Rényi objective, early stopping on the validation loss), ``legacy`` the setting
 ``seconds``, ``recipe``, ...).
 
 ``--backend numpy`` trains the NumPy MOLE (:func:`pidlearn.backends.numpy.mole.run_experiment`, no torch imported)
-under the ``--threads`` limits of numba and BLAS, with the same flags and JSON keys (plus ``"backend": "numpy"``)
-except those it does not support (``--baseline``, ``--select val|early-stop``, ``--recipe default``), which it
-refuses; it runs the ``legacy`` settings; its checkpoints are ``.npz``.
+under the ``--threads`` limits of numba and BLAS, with the same flags, recipes and JSON keys (plus
+``"backend": "numpy"``) except those it does not support (``--baseline``: it has no backprop trainer, ``--select
+val``), which it refuses; it has the ``default`` recipe of node data only (other data types run ``legacy`` when no
+``--recipe`` is given); its checkpoints are ``.npz``.
 """
 
 from __future__ import annotations
@@ -57,14 +58,14 @@ def add_parser(subparsers) -> None:
         "--backend",
         choices=("torch", "numpy"),
         default="torch",
-        help="numpy: the NumPy MOLE, no torch (no --baseline, no --select val; checkpoints are .npz files)",
+        help="numpy: the NumPy MOLE, no torch, same recipes (no --baseline, no --select val; checkpoints are .npz)",
     )
     p.add_argument(
         "--recipe",
         choices=("default", "legacy"),
         help="settings of the options not given: default = the validated recipe of the data type (node: Kipf & "
         "Welling's 2-layer GCN of width 16, renyi objective, early stopping on the validation loss); legacy = the "
-        "settings before recipes (GCN 64-64 + linear head, renyi, last epoch; what --backend numpy runs)",
+        "settings before recipes (GCN 64-64 + linear head, renyi, last epoch); both backends run both",
     )
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), help="default from the recipe (asynchronous)")
     p.add_argument(
@@ -139,8 +140,6 @@ def _check(args) -> None:
 _NUMPY_UNSUPPORTED = {
     "--baseline": lambda a: a.baseline,
     "--select val": lambda a: a.select == "val",
-    "--select early-stop": lambda a: a.select == "early-stop",
-    "--recipe default": lambda a: a.recipe == "default",
 }
 
 
@@ -163,9 +162,10 @@ def _experiment(args) -> dict:
         from pidlearn._cli_train_numpy import _limits
         from pidlearn.backends.numpy.mole import run_experiment
 
-        kwargs = {k: v for k, v in kwargs.items() if v is not None or k not in ("schedule", "objective")}
         with _limits(args.threads):
-            return {**run_experiment(args.data_type, args.dataset, args.data, **kwargs), "recipe": "legacy"}
+            return run_experiment(
+                args.data_type, args.dataset, args.data, select=args.select, recipe=args.recipe, **kwargs
+            )
     try:
         import torch
     except ImportError:

@@ -155,8 +155,30 @@ def test_mole_numpy_json_and_no_torch(capsys, planetoid):
     rc, res = _json(capsys, _mole(planetoid, "--backend", "numpy"))
     assert rc == 0 and res["command"] == "mole" and res["backend"] == "numpy" and res["epochs"] == 2
     assert 0 <= res["test_accuracy"] <= 1 and res["n_train"] == 30 and res["n_test"] == 20
+    # the default node recipe: Kipf & Welling's GCN, one MOLE module, early stopping on the validation loss
+    assert res["recipe"] == "default" and res["select"] == "early-stop" and set(res["mi_bits"]) == {"module 1"}
+    assert res["settings"]["hidden"] == 16 and res["settings"]["head_weight_decay"] == 0.0
+    rc, res = _json(capsys, _mole(planetoid, "--backend", "numpy", "--recipe", "legacy"))
+    assert rc == 0 and res["recipe"] == "legacy" and res["select"] == "last"
     assert set(res["mi_bits"]) == {"module 1", "module 2"}
     _no_torch([[*_mole(planetoid, "--backend", "numpy"), "--json"]], planetoid)
+
+
+@pytest.mark.parametrize(
+    "extra, recipe, select",
+    [
+        (["--recipe", "default"], "default", "early-stop"),
+        (["--select", "early-stop"], "default", "early-stop"),
+        (["--recipe", "legacy", "--select", "early-stop"], "legacy", "early-stop"),
+        (["--recipe", "default", "--select", "last"], "default", "last"),
+    ],
+)
+def test_mole_numpy_accepts_recipes_and_early_stop(capsys, planetoid, extra, recipe, select):
+    rc, res = _json(capsys, _mole(planetoid, "--backend", "numpy", *extra, epochs=30))
+    assert rc == 0 and res["backend"] == "numpy" and res["recipe"] == recipe and res["select"] == select
+    assert 1 <= res["epochs_run"] <= 30 and 0 <= res["validation_accuracy"] <= 1
+    if select == "last":
+        assert res["epochs_run"] == 30
 
 
 def test_mole_numpy_text_and_plot(capsys, planetoid):
@@ -187,7 +209,12 @@ def test_mole_numpy_checkpoint_resumes_with_dropout(capsys, planetoid):
 
 @pytest.mark.parametrize(
     "extra, flag",
-    [(["--baseline"], "--baseline"), (["--select", "val"], "--select val"), (["--baseline", "--select", "val"], "")],
+    [
+        (["--baseline"], "--baseline"),
+        (["--select", "val"], "--select val"),
+        (["--baseline", "--select", "val"], ""),
+        (["--recipe", "legacy", "--baseline"], "--baseline"),
+    ],
 )
 def test_mole_numpy_refuses_what_it_lacks(capsys, tmp_path, extra, flag):
     rc, res = _json(capsys, _mole(tmp_path / "absent", "--backend", "numpy", *extra))

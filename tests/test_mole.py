@@ -656,9 +656,9 @@ def test_cli_node_default_is_the_recipe(capsys, tiny_planetoid):
     assert "stopped on the validation loss after epochs: MOLE" in out and "backprop" in out
     rc, res = _cli_json(capsys, [*argv[1:], "--recipe", "legacy"])
     assert rc == 0 and res["recipe"] == "legacy" and res["select"] == "last" and res["settings"]["network"] == "legacy"
-    for extra, flag in ((["--recipe", "default"], "--recipe default"), (["--select", "early-stop"], "early-stop")):
-        rc, res = _cli_json(capsys, [*argv[1:], "--backend", "numpy", *extra])
-        assert rc == 2 and flag in res["error"] and "use --backend torch" in res["error"]
+    # the NumPy backend runs the node default recipe too (no backprop baseline there)
+    rc, res = _cli_json(capsys, [*argv[1:], "--backend", "numpy", "--recipe", "default"])
+    assert rc == 0 and res["recipe"] == "default" and res["select"] == "early-stop" and res["backend"] == "numpy"
 
 
 def test_results_script_resumes_and_writes_the_table(tmp_path, monkeypatch):
@@ -691,3 +691,77 @@ def test_results_script_resumes_and_writes_the_table(tmp_path, monkeypatch):
     row = md.read_text().splitlines()[2]
     # MOLE 80, 78 -> 79.0 ± 1.4 (sample sd); backprop 82, 84 -> 83.0 ± 1.4; gap +4.0
     assert "| 83.0 ± 1.4 | 79.0 ± 1.4 | +4.0 |" in row and "early stopping" in row and "16 hidden" in row
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# learning-rate schedules (the vector recipe)
+def test_cosine_schedule_scales_every_optimiser_and_resumes(tmp_path):
+    from pidlearn.backends.torch.mole_data import _cosine_factor, _fit_epochs, _set_learning_rates
+
+    assert _cosine_factor(0, 4) == 1.0 and _cosine_factor(2, 4) == pytest.approx(0.5)
+    assert _cosine_factor(3, 4) == pytest.approx(0.5 * (1 + math.cos(3 * math.pi / 4)))
+    assert _cosine_factor(4, 4) == 1.0  # head-alone epochs after the schedule: the base rate
+    data = _blobs(256)
+    seen = []
+
+    def make():
+        torch.manual_seed(0)
+        mods = [nn.Sequential(nn.Linear(10, 16), nn.ReLU())]
+        m = M.MOLE(mods, "infonce", n_classes=4, batch_size=64, lr=2e-3, head_lr=1e-2, progress=False)
+        m.prepare(data)
+        original = m.fit
+
+        def fit(*args, **kw):  # record the rates each epoch trains with
+            seen.append({k: [g["lr"] for g in o.param_groups] for k, o in m.optimizers.items()})
+            return original(*args, **kw)
+
+        m.fit = fit
+        return m
+
+    a = make()
+    _fit_epochs(a, data, 3, is_mole=True, lr_schedule="cosine")
+    for e, rates in enumerate(seen):
+        f = 0.5 * (1 + math.cos(math.pi * e / 3))
+        assert rates["module 1"] == pytest.approx([2e-3 * f]) and rates["head"] == pytest.approx([1e-2 * f])
+    # killed after every epoch and resumed from the checkpoint: the same schedule and the same weights
+    path = tmp_path / "m.pt"
+    while True:
+        b = make()
+        if path.exists():
+            b.load(path)
+        if b.done(3):
+            break
+        _set_learning_rates(b, data, 3, "cosine")
+        b.fit(data, 3, stop_after=1, checkpoint=path)
+    for p, q in zip(a.modules.parameters(), b.modules.parameters(), strict=True):
+        assert torch.equal(p, q)
+    # "constant" leaves an explicit configuration's numerics alone: = one plain fit
+    c, d = make(), make()
+    _fit_epochs(c, data, 2, is_mole=True, lr_schedule="constant")
+    d.fit(data, 2)
+    for p, q in zip(c.head.parameters(), d.head.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_vector_recipe_and_schedule_errors(shared_dir):
+    from pidlearn.backends.torch.mole_data import RECIPES, run_experiment
+
+    vec = RECIPES["default"]["vector"]
+    assert vec["lr_schedule"] == "cosine" and vec["select"] == "val" and vec["batch_size"] == 128
+    assert "lr_schedule" not in RECIPES["legacy"]["vector"]  # legacy (the NumPy backend's): constant rates
+    data = shared_dir / "datasets"
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        run_experiment("vector", "mnist", data, lr_schedule="step")
+    with pytest.raises(ValueError, match="needs a fixed number of epochs"):
+        run_experiment("vector", "mnist", data, select="early-stop")
+
+
+@pytest.mark.slow
+def test_mnist_default_recipe_row(shared_dir):
+    from pidlearn.backends.torch.mole_data import run_experiment
+
+    res = run_experiment("vector", "mnist", shared_dir / "datasets", baseline=True, seed=0)  # the default recipe
+    assert res["lr_schedule"] == "cosine" and res["n_train"] == 54000 and res["n_val"] == 6000
+    # measured (seed 0): backprop 98.52 % (epoch 15 of 20), MOLE 98.38 % (epoch 12); a tuned MLP this size 98.3-98.5 %
+    assert res["baseline_accuracy"] > 0.98
+    assert res["test_accuracy"] >= res["baseline_accuracy"] - 0.01

@@ -294,3 +294,164 @@ def test_bad_input():
         m.fit("data", 1)
     with pytest.raises(ValueError, match="at least 2 samples"):
         mo.RenyiMI()(np.zeros((1, 3)), np.zeros(1, int))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# the node default recipe (Kipf & Welling's GCN, early stopping) in NumPy, against torch
+def test_early_stopping_rule_on_hand_worked_histories():
+    from pidlearn.backends._selection import STOP_WINDOW, stopped
+
+    def hist(losses, every=1):  # records without eval_loss (epochs that were not evaluated) do not count
+        return [{"eval_loss": {"val": v}} if k % every == 0 else {} for k, v in enumerate(losses)]
+
+    assert STOP_WINDOW == 10
+    assert not stopped([]) and not stopped(hist([1.0] * 11))
+    assert not stopped(hist([1.0] * 10 + [5.0]))  # 11 losses: too early (Kipf & Welling: epoch > window)
+    assert stopped(hist([1.0] * 11 + [1.01]))  # 12th loss above the mean of the 10 before it (1.0)
+    assert not stopped(hist([1.0] * 11 + [1.0]))  # equal to the mean: go on
+    assert not stopped(hist(list(np.linspace(2, 1, 30))))  # falling
+    # the mean of the 10 before the last, worked by hand: 5, then 1..10 (mean 5.5), last 5.6 > 5.5 stops, 5.4 not
+    assert stopped(hist([5.0, *range(1, 11), 5.6])) and not stopped(hist([5.0, *range(1, 11), 5.4]))
+    assert stopped(hist([9.0, 1.0, 1.0, 2.0]), window=2) and not stopped(hist([9.0, 1.0, 2.0]), window=2)
+    assert not stopped(hist([9.0, 1.0, 1.0, 1.0]), window=2)
+    # only evaluated records count: 12 evaluated among 23 records
+    assert stopped(hist([1.0 if k < 22 else 1.01 for k in range(23)], every=2))
+    assert not stopped(hist([1.0 if k < 20 else 1.01 for k in range(21)], every=2))  # 11 evaluated
+
+
+def test_torch_experiments_use_the_shared_rule_and_recipes():
+    pytest.importorskip("torch")
+    from pidlearn.backends import _selection
+    from pidlearn.backends.numpy import mole as nm
+    from pidlearn.backends.torch import mole_data as md
+
+    assert md._stopped is _selection.stopped and md.STOP_WINDOW == _selection.STOP_WINDOW
+    # the NumPy copy of the recipes it runs may not drift: legacy for every data type, default for node data
+    assert nm.RECIPES["legacy"] == md.RECIPES["legacy"] and list(nm.RECIPES["default"]) == ["node"]
+    assert nm.RECIPES["default"]["node"] == md.RECIPES["default"]["node"]
+    labels = np.random.default_rng(3).integers(0, 4, 97)
+    for a, b in zip(_selection.holdout_split(labels, 0.1, 5), md.holdout_split(labels, 0.1, 5), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _node_task(n=90, n_classes=3, d=12):
+    """A small node task: sparse signed features with the class in one column, a ring graph, a Planetoid-like split.
+
+    Signed features keep every hidden unit inactive on some training nodes: a unit active on all of them has a Rényi
+    gradient of 0 up to round-off on its bias, which Adam's m/√v turns into steps of ±lr that differ across backends.
+    """
+    rng = np.random.default_rng(0)
+    labels = np.arange(n) % n_classes
+    x = (rng.random((n, d)) < 0.3) * rng.normal(size=(n, d))
+    x[np.arange(n), labels] += 1.0
+    src = np.arange(n)
+    edges = np.concatenate([np.stack([src, (src + 3) % n]), np.stack([(src + 3) % n, src])], axis=1)
+    split = {"train": np.arange(15), "val": np.arange(15, 45), "test": np.arange(45, n)}
+    return x, labels, edges, split
+
+
+def test_default_node_recipe_equals_torch_from_the_same_weights():
+    """Kipf & Welling's GCN (sparse-input module, GCN head that sees the graph, weight decay on the module only, head
+    lr 0.05) trained by both MOLEs in float64 with dropout off, stopped by the shared rule: the same run."""
+    torch = pytest.importorskip("torch")
+    from pidlearn.backends.numpy import mole as nm
+    from pidlearn.backends.torch import graph as tg
+    from pidlearn.backends.torch import mole as tm
+    from pidlearn.backends.torch import mole_data as md
+
+    cfg = md.RECIPES["default"]["node"]
+    assert cfg["network"] == "kipf" and cfg["select"] == "early-stop" and cfg["head_weight_decay"] == 0.0
+    x, labels, edges, split = _node_task()
+    torch.manual_seed(0)
+    tmods, thead = md.build_network("node", x.shape[1], 3, cfg["hidden"], "kipf")
+    tmods, thead = [m.double() for m in tmods], thead.double()
+    nmods, nhead = nm.build_network("node", x.shape[1], 3, cfg["hidden"], "kipf", seed=0)
+    nmods, nhead = [m.astype(np.float64) for m in nmods], nhead.astype(np.float64)
+    assert nmods[0].sparse_input and tmods[0].sparse_input and nhead.takes_graph and not nhead.activation
+    for t, m in zip([*tmods, thead], [*nmods, nhead], strict=True):
+        m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()}, strict=False)
+        t.dropout.p = m.dropout.p = 0.0
+    tgraph, ngraph = tg.GraphBatch(torch.tensor(x), torch.tensor(edges)), nn.GraphBatch(x, edges)
+    tdata = {k: [(tgraph.with_index(torch.tensor(v)), torch.tensor(labels[v]))] for k, v in split.items()}
+    ndata = {k: [(ngraph.with_index(v), labels[v])] for k, v in split.items()}
+    kw = {"n_classes": 3, "lr": cfg["lr"], "weight_decay": cfg["weight_decay"], "head_lr": cfg["head_lr"]}
+    kw.update(head_weight_decay=cfg["head_weight_decay"], batch_size=cfg["batch_size"], progress=False)
+    tmole, nmole = tm.MOLE(tmods, "renyi", thead, **kw), nm.MOLE(nmods, "renyi", nhead, **kw)
+    assert nmole.head_weight_decay == 0.0 and nmole.optimizers == {}
+    md._fit_early_stop(tmole, tdata["train"], tdata["val"], cfg["epochs"], is_mole=True)
+    nm.fit_early_stop(nmole, ndata["train"], ndata["val"], cfg["epochs"])
+    # measured: both stop after epoch 23; weights equal to 2e-12, validation losses to 1e-14, MI to 2e-13
+    assert 12 <= nmole.epoch == tmole.epoch < cfg["epochs"]
+    for rn, rt in zip(nmole.history, tmole.history, strict=True):
+        assert rn["mi"]["module 1"] == pytest.approx(rt["mi"]["module 1"], rel=1e-10)
+        assert rn["head_loss"] == pytest.approx(rt["head_loss"], rel=1e-10)
+        assert rn["eval_loss"]["val"] == pytest.approx(rt["eval_loss"]["val"], rel=1e-10)
+    for name, t, m in (("module", tmole.modules[0], nmole.modules[0]), ("head", tmole.head, nmole.head)):
+        for k, v in t.state_dict().items():
+            np.testing.assert_allclose(m.state_dict()[k], v.numpy(), rtol=0, atol=1e-8, err_msg=f"{name} {k}")
+    assert nmole.optimizers["head"].weight_decay == 0.0 and nmole.optimizers["module 1"].weight_decay == 5e-4
+    assert nmole.accuracy(ndata["test"]) == pytest.approx(tmole.accuracy(tdata["test"]))
+
+
+def test_sparse_input_dropout_drops_nonzeros_and_backpropagates_like_dense():
+    x, _, edges, _ = _node_task()
+    g = nn.GraphBatch(x, edges, index=np.arange(20))
+    sparse = nn.GCNBlock(12, 5, 0.5, sparse_input=True, seed=1).astype(np.float64)
+    dense = nn.GCNBlock(12, 5, 0.0, seed=2).astype(np.float64)
+    dense.load_state_dict({k: v for k, v in sparse.state_dict().items() if k.startswith("conv.")}, strict=False)
+    # eval: no dropout, the sparse product equals the dense one
+    np.testing.assert_allclose(sparse.forward(g, False).x, dense.forward(g, False).x, rtol=1e-13, atol=1e-15)
+    # train: the nonzero features are kept x 2 or dropped, the zeros stay zero; gradients = dense on those inputs
+    out = sparse.forward(g, True)
+    dropped = sparse.conv._cache[0].toarray()
+    nz = x != 0
+    assert np.all(dropped[~nz] == 0) and np.all(np.isclose(dropped[nz], 0) | np.isclose(dropped[nz], 2 * x[nz]))
+    kept = np.isclose(dropped[nz], 2 * x[nz]).mean()
+    assert 0.4 < kept < 0.6  # 329 nonzeros, p = 0.5
+    ref = dense.forward(g.with_x(dropped), True)
+    np.testing.assert_allclose(out.x, ref.x, rtol=1e-13, atol=1e-15)
+    gout = np.random.default_rng(4).normal(size=out.x.shape)
+    sparse.backward(gout, need_input=False)
+    dense.backward(gout, need_input=False)
+    for k in ("conv.linear.weight", "conv.bias"):
+        np.testing.assert_allclose(sparse.grads[k], dense.grads[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    with pytest.raises(ValueError, match="no input gradient"):
+        sparse.backward(gout, need_input=True)
+
+
+def _planetoid_file(root):
+    x, labels, edges, split = _node_task()
+    (root / "planetoid").mkdir()
+    counts = (np.abs(x) > 0.5).astype(np.uint8)  # a bag of words
+    counts[np.arange(len(labels)), labels] = 1
+    np.savez(root / "planetoid" / "cora.npz", features=counts, labels=labels, edges=edges,
+             **{f"{k}_idx": v for k, v in split.items()})  # fmt: skip
+    return root
+
+
+def test_run_experiment_default_node_recipe_stops_by_the_rule_and_resumes(tmp_path):
+    from pidlearn.backends._selection import stopped
+    from pidlearn.backends.numpy.mole import run_experiment
+
+    root = _planetoid_file(tmp_path)
+    res = run_experiment("node", "cora", root, seed=1)
+    assert res["recipe"] == "default" and res["select"] == "early-stop" and res["settings"]["network"] == "kipf"
+    hist, n = res["history"], res["epochs_run"]
+    assert len(hist) == n and all("val" in h["eval_loss"] for h in hist)
+    assert all(not stopped(hist[:k]) for k in range(1, n)) and (n == 200 or stopped(hist))
+    assert set(hist[-1]["mi"]) == {"module 1"} and 0 <= res["test_accuracy"] <= 1
+    # a run cut after 3 epochs and resumed from its checkpoint = the uninterrupted one (dropout masks included)
+    ckpt = tmp_path / "m.npz"
+    first = run_experiment("node", "cora", root, seed=1, epochs=3, checkpoint=ckpt)
+    assert first["epochs_run"] == 3 and ckpt.is_file()
+    resumed = run_experiment("node", "cora", root, seed=1, checkpoint=ckpt)
+    assert resumed["epochs_run"] == n and resumed["test_accuracy"] == res["test_accuracy"]
+    assert [h["eval_loss"] for h in resumed["history"]] == [h["eval_loss"] for h in hist]
+    with pytest.raises(ValueError, match="select must be one of"):
+        run_experiment("node", "cora", root, select="val")
+    with pytest.raises(ValueError, match="recipe must be one of"):
+        run_experiment("node", "cora", root, recipe="kipf")
+    with pytest.raises(ValueError, match=r"constant learning rates.*'cosine'"):
+        run_experiment("node", "cora", root, lr_schedule="cosine")
+    with pytest.raises(ValueError, match=r"default recipe for node data only, not 'graph'.*recipe 'legacy'"):
+        run_experiment("graph", "mutag", root, recipe="default")

@@ -36,6 +36,9 @@ import numpy as np
 
 from pidlearn._progress import progress_bar
 from pidlearn.backends._files import load_npz_checkpoint, save_npz_checkpoint
+from pidlearn.backends._recipes import DEFAULTS
+from pidlearn.backends._recipes import RECIPES as _RECIPES
+from pidlearn.backends._selection import holdout_split, stopped
 from pidlearn.backends._settings import (
     LOAD_BEFORE_PREPARE,
     MOLE_SCHEDULES,
@@ -54,7 +57,7 @@ from pidlearn.backends.numpy import nn
 from pidlearn.backends.numpy.mole_objectives import OBJECTIVES, Objective, RenyiMI, make_objective
 from pidlearn.backends.numpy.train import Adam
 
-__all__ = ["DEFAULTS", "MOLE", "SCHEDULES", "build_network", "run_experiment"]
+__all__ = ["DEFAULTS", "MOLE", "RECIPES", "SCHEDULES", "build_network", "run_experiment"]
 
 SCHEDULES = MOLE_SCHEDULES
 SUPPORTED = "pidlearn.backends.numpy.nn layers (Linear/ReLU MLPs, Conv2d/MaxPool2d CNNs, GCNBlock, GINBlock)"
@@ -84,8 +87,10 @@ class MOLE:
     lr, weight_decay : float
         Adam settings of every module (with its objective's parameters) and of the head: ``lr > 0``,
         ``weight_decay >= 0``.
-    head_lr : float, optional
-        The head's learning rate (``> 0``; default ``lr``).
+    head_lr, head_weight_decay : float, optional
+        The head's learning rate (``> 0``; default ``lr``) and weight decay (``>= 0``; default ``weight_decay``). A
+        head marked ``takes_graph`` (:class:`~pidlearn.backends.numpy.nn.GCNBlock`) receives the last module's graph
+        batch and its output rows are read out (the torch trainer's rule).
     head_epochs : int, default 0
         Asynchronous: epochs of the head alone on the frozen modules after ``epochs``; sequential: the head stage's
         length when > 0.
@@ -118,6 +123,7 @@ class MOLE:
         lr: float = 1e-3,
         weight_decay: float = 0.0,
         head_lr: float | None = None,
+        head_weight_decay: float | None = None,
         head_epochs: int = 0,
         patience: int = 3,
         min_delta: float = 1e-3,
@@ -136,7 +142,7 @@ class MOLE:
                     "pidlearn.backends.torch.MOLE)"
                 )
         common = stack_settings(
-            batch_size=batch_size, lr=lr, weight_decay=weight_decay, head_weight_decay=None, seed=seed,
+            batch_size=batch_size, lr=lr, weight_decay=weight_decay, head_weight_decay=head_weight_decay, seed=seed,
             n_classes=n_classes,
         )  # fmt: skip
         settings = mole_settings(
@@ -167,6 +173,7 @@ class MOLE:
                 for k in range(len(modules))
             ]
         self.lr, self.weight_decay = common["lr"], common["weight_decay"]
+        self.head_weight_decay = common["head_weight_decay"]
         self.head_lr, self.head_epochs = settings["head_lr"], settings["head_epochs"]
         self.beta, self.beta_on, self.schedule = settings["beta"], settings["beta_on"], settings["schedule"]
         self._beta_mi = RenyiMI(getattr(self.objectives[0], "alpha", 1.01))
@@ -251,14 +258,14 @@ class MOLE:
         for m, obj in zip(self.modules, self.objectives, strict=True):
             h = m.forward(h, False)
             obj.materialise(nn.represent(h))
-        self.head.forward(nn.represent(h), False)
+        self._head_forward(h, False)
         if isinstance(self.head, nn.Sequential):
             self.head._collect()
         for k, (m, obj) in enumerate(zip(self.modules, self.objectives, strict=True)):
             params = {**{f"m.{n}": v for n, v in m.params.items()}, **{f"o.{n}": v for n, v in obj.params.items()}}
             if params:
                 self.optimizers[f"module {k + 1}"] = Adam(params, lr=self.lr, weight_decay=self.weight_decay)
-        self.optimizers["head"] = Adam(dict(self.head.params), lr=self.head_lr, weight_decay=self.weight_decay)
+        self.optimizers["head"] = Adam(dict(self.head.params), lr=self.head_lr, weight_decay=self.head_weight_decay)
 
     # losses ---------------------------------------------------------------------------------------------------------
     def module_step(self, k: int, h_in, x_rep, y, *, update: bool = True):
@@ -285,15 +292,26 @@ class MOLE:
             opt.step(grads)
         return h, loss, mi, grads
 
+    def _head_forward(self, h, train: bool):
+        """``(logits, out)``: the head's logits for a module output ``h`` and its raw output (for the backward).
+
+        A head marked ``takes_graph`` receives the graph batch and its output's selected rows are the logits; any
+        other head receives the per-sample representation (flattened rows, selected nodes or pooled graphs).
+        """
+        if getattr(self.head, "takes_graph", False) and isinstance(h, nn.GraphBatch):
+            out = self.head.forward(h, train)
+            return nn.represent(out), out
+        logits = self.head.forward(nn.represent(h), train)
+        return logits, logits
+
     def head_step(self, h, y, *, train: bool = True, update: bool = True) -> float:
         """Cross-entropy of the head on a module output (and one Adam step of the head)."""
-        rep = nn.represent(h)
-        logits = self.head.forward(rep, train)
+        logits, out = self._head_forward(h, train)
         if logits.ndim == 2 and len(y):
             check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
         loss, g = nn.cross_entropy(logits, y)
         if update:
-            self.head.backward(g, need_input=False)
+            self.head.backward(nn.represent_backward(out, g) if out is not logits else g, need_input=False)
             self.optimizers["head"].step(self.head.grads)
         return loss
 
@@ -440,7 +458,7 @@ class MOLE:
         outs, ys = [], []
         for inp, y in self._batches(data, train=False):
             y = self._checked_batch(inp, y, unlabelled_ok=True, name="data")
-            logits = self.head.forward(nn.represent(self._frozen_forward(inp, len(self.modules))), False)
+            logits = self._head_forward(self._frozen_forward(inp, len(self.modules)), False)[0]
             if len(logits) != len(y):
                 raise ValueError(
                     f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample"
@@ -565,17 +583,28 @@ class MOLE:
 
 # ------------------------------------------------------------------------------------------------------------------
 # the experiments of pidlearn.backends.torch.mole_data, in NumPy
-DEFAULTS = {
-    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 256},
-    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 16},
-    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
-    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
-}
+#: The recipes of :mod:`pidlearn.backends._recipes` that this backend runs: ``"legacy"`` for every data type,
+#: ``"default"`` for node data only (Kipf & Welling's GCN, network ``"kipf"``). The torch default recipes of the other
+#: data types (e.g. InfoNCE with a cosine schedule and validation-selected epoch for vectors) are not implemented here.
+RECIPES = {"legacy": _RECIPES["legacy"], "default": {"node": _RECIPES["default"]["node"]}}
+SELECTIONS = ("last", "early-stop")  # the torch experiments' "val" needs snapshots of the best epoch: not here
 
 
-def build_network(data_type: str, in_features: int, n_classes: int, hidden: int, *, seed=0):
-    """The modules and head of each data type (those of ``pidlearn.backends.torch.mole_data.build_network``)."""
+def build_network(data_type: str, in_features: int, n_classes: int, hidden: int, network: str = "legacy", *,
+                  seed=0):  # fmt: skip
+    """The modules and head of each data type (those of ``pidlearn.backends.torch.mole_data.build_network``).
+
+    ``network="kipf"`` (node data): Kipf & Welling's two-layer GCN, one module Dropout(0.5)-GCN-ReLU of width
+    ``hidden`` with sparse input dropout and the head Dropout(0.5)-GCN to the classes (a graph head).
+    """
+    if network not in ("legacy", "kipf"):
+        raise ValueError(f"network must be 'legacy' or 'kipf', got {network!r}")
     rng = np.random.default_rng(seed)
+    if network == "kipf":
+        if data_type != "node":
+            raise ValueError(f"network 'kipf' (the two-layer GCN) is for node data, not {data_type!r}")
+        module = nn.GCNBlock(in_features, hidden, 0.5, sparse_input=True, seed=rng)
+        return [module], nn.GCNBlock(hidden, n_classes, 0.5, activation=False, seed=rng)
     if data_type == "vector":
         mods = [
             nn.Sequential(nn.Linear(in_features, hidden, seed=rng), nn.ReLU()),
@@ -637,21 +666,57 @@ def _tu_loader(d, ids, batch_size, features):
     return batches
 
 
-def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "asynchronous", objective="renyi",
+def run_experiment(data_type: str, dataset: str, data, *, schedule: str | None = None, objective=None,
                    epochs: int | None = None, seed: int = 0, beta: float = 0.0, train_size: int | None = None,
                    hidden: int | None = None, batch_size: int | None = None, lr: float | None = None,
                    head_lr: float | None = None, head_epochs: int = 0, folds: int | None = None,
+                   select: str | None = None, recipe: str | None = None, lr_schedule: str | None = None,
                    checkpoint=None, progress: bool = False, **unsupported) -> dict:  # fmt: skip
     """Train the NumPy MOLE on one dataset (the protocol of ``pidlearn.backends.torch.mole_data.run_experiment``).
 
-    Supports ``select="last"`` without a backprop baseline; returns the same keys (``test_accuracy``, ``history``,
-    ``seconds``, ...) plus ``"backend": "numpy"``.
+    ``recipe`` ("default" or "legacy", :data:`RECIPES`) supplies every setting not given (objective, schedule,
+    epochs, selection, network, optimiser settings); node ``"default"`` is Kipf & Welling's GCN with early stopping.
+    ``None``: ``"default"`` where this backend has it (node data), else ``"legacy"`` (``result["recipe"]`` says
+    which ran); ``"default"`` for another data type is refused.
+    ``select``: ``"last"`` (train on the training data, report the last epoch) or ``"early-stop"`` (evaluate on the
+    validation data after every epoch, stop by :func:`pidlearn.backends._selection.stopped`, report the stopping
+    epoch; vector/grid hold out the last 10 % of the training images, graph data a stratified 10 % of each fold's
+    training graphs, node data the Planetoid validation split). Constant learning rates only (``lr_schedule`` None
+    or ``"constant"``). No backprop baseline. Returns the same keys as the
+    torch function (``test_accuracy``, ``history``, ``seconds``, ...) plus ``"backend": "numpy"``.
     """
-    bad = {k: v for k, v in unsupported.items() if v not in (None, False, "last", "sum", 0.1)}
+    bad = {k: v for k, v in unsupported.items() if v not in (None, False, "sum", 0.1)}
     if bad:
         raise ValueError(f"the NumPy backend's MOLE does not support {sorted(bad)} (use --backend torch)")
+    if lr_schedule not in (None, "constant"):
+        raise ValueError(
+            f"the NumPy backend's MOLE trains at constant learning rates, got lr_schedule={lr_schedule!r}: give "
+            "'constant' or use the torch backend"
+        )
+    if data_type not in DEFAULTS:
+        raise ValueError(f"data type must be one of {tuple(DEFAULTS)}, got {data_type!r}")
+    if recipe is None:
+        recipe = "default" if data_type in RECIPES["default"] else "legacy"
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {tuple(RECIPES)}, got {recipe!r}")
+    if data_type not in RECIPES[recipe]:
+        have = ", ".join(RECIPES["default"])
+        raise ValueError(
+            f"the NumPy backend runs the default recipe for {have} data only, not {data_type!r}: use recipe 'legacy' "
+            "(--recipe legacy) or the torch backend"
+        )
+    cfg = dict(RECIPES[recipe][data_type])
+    objective = cfg.pop("objective") if objective is None else objective
+    schedule = cfg.pop("schedule") if schedule is None else schedule
+    select = cfg.pop("select") if select is None else select
+    for key in ("objective", "schedule", "select"):
+        cfg.pop(key, None)
+    if select not in SELECTIONS:
+        raise ValueError(
+            f"select must be one of {SELECTIONS} in the NumPy backend, got {select!r} (select='val': use the torch "
+            "backend)"
+        )
     path = _find(data_type, dataset, data)
-    cfg = dict(DEFAULTS[data_type])
     for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):
         if value is not None:
             cfg[key] = value
@@ -659,27 +724,39 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
     check_epochs(epochs)
     result = {"backend": "numpy", "data_type": data_type, "dataset": dataset, "schedule": schedule,
               "objective": objective if isinstance(objective, str) else type(objective).__name__, "epochs": epochs,
-              "seed": seed, "beta": beta, "head_epochs": head_epochs, "select": "last", "settings": cfg}  # fmt: skip
+              "seed": seed, "beta": beta, "head_epochs": head_epochs, "select": select, "recipe": recipe,
+              "lr_schedule": "constant", "settings": cfg}  # fmt: skip
     common = {"batch_size": cfg["batch_size"], "lr": cfg["lr"], "weight_decay": cfg["weight_decay"],
-              "head_lr": cfg["head_lr"], "head_epochs": head_epochs, "beta": beta, "schedule": schedule,
-              "progress": progress}  # fmt: skip
+              "head_lr": cfg["head_lr"], "head_weight_decay": cfg.get("head_weight_decay"),
+              "head_epochs": head_epochs, "beta": beta, "schedule": schedule, "progress": progress}  # fmt: skip
+    early = select == "early-stop"
 
-    def train_one(train, test, in_features, n_classes, s, ckpt):
-        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], seed=s)
+    def train_one(train, test, in_features, n_classes, s, ckpt, val=None):
+        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], cfg["network"], seed=s)
         mole = MOLE(mods, objective, head, n_classes=n_classes, seed=s, **common)
         if ckpt is not None and Path(ckpt).exists():
             mole.prepare(train)
             mole.load(ckpt)
         t0 = time.perf_counter()
-        mole.fit(train, epochs, checkpoint=ckpt)
-        return mole, {"test_accuracy": mole.accuracy(test), "seconds_mole": time.perf_counter() - t0,
-                      "epochs_run": mole.epoch}  # fmt: skip
+        out = {}
+        if val is None:
+            mole.fit(train, epochs, checkpoint=ckpt)
+        else:
+            fit_early_stop(mole, train, val, epochs, checkpoint=ckpt)
+            out["validation_accuracy"] = mole.accuracy(val)
+        out.update(test_accuracy=mole.accuracy(test), seconds_mole=time.perf_counter() - t0, epochs_run=mole.epoch)
+        return mole, out
 
     t0 = time.perf_counter()
     if data_type in ("vector", "grid"):
         train, test = _images(path, train_size, data_type == "vector")
-        mole, res = train_one(train, test, train[0].shape[1], 10, seed, checkpoint)
-        result.update(res, n_train=len(train[1]), n_test=len(test[1]), n_val=0)
+        val = None
+        if early:  # the last 10 % of the training images, as the torch experiments
+            (x, y), n = train, len(train[1])
+            n_val = max(1, round(0.1 * n))
+            train, val = (x[: n - n_val], y[: n - n_val]), (x[n - n_val :], y[n - n_val :])
+        mole, res = train_one(train, test, train[0].shape[1], 10, seed, checkpoint, val)
+        result.update(res, n_train=len(train[1]), n_test=len(test[1]), n_val=0 if val is None else len(val[1]))
     elif data_type == "node":
         with np.load(path, allow_pickle=False) as d:
             feats, labels = d["features"].astype(np.float32), d["labels"].astype(np.int64)
@@ -688,7 +765,8 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
         rows = feats.sum(1, keepdims=True)
         g = nn.GraphBatch(feats / np.where(rows > 0, rows, 1.0), edges)
         sets = {k: [(g.with_index(v), labels[v])] for k, v in split.items()}
-        mole, res = train_one(sets["train"], sets["test"], feats.shape[1], int(labels.max()) + 1, seed, checkpoint)
+        val = sets["val"] if early else None
+        mole, res = train_one(sets["train"], sets["test"], feats.shape[1], int(labels.max()) + 1, seed, checkpoint, val)
         result.update(res, validation_accuracy=mole.accuracy(sets["val"]), n_train=len(split["train"]))
         result.update(n_test=int((labels[split["test"]] >= 0).sum()), n_val=len(split["val"]))
     else:
@@ -703,10 +781,14 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
         per_fold = []
         for f in range(min(n_folds, 10)):
             train_ids = np.setdiff1d(np.arange(len(labels)), fold_ids[f])
+            val = None
+            if early:
+                keep, held = holdout_split(labels[train_ids], 0.1, seed + f)
+                train_ids, val = train_ids[keep], _tu_loader(d, train_ids[held], cfg["batch_size"], features)
             train = _tu_loader(d, train_ids, cfg["batch_size"], features)
             test = _tu_loader(d, fold_ids[f], cfg["batch_size"], features)
             ckpt = None if checkpoint is None else Path(f"{checkpoint}.fold{f}")
-            mole, res = train_one(train, test, features.shape[1], int(labels.max()) + 1, seed + f, ckpt)
+            mole, res = train_one(train, test, features.shape[1], int(labels.max()) + 1, seed + f, ckpt, val)
             per_fold.append(res)
         result["per_fold"] = per_fold
         result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
@@ -718,6 +800,17 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str = "async
     result["epochs_run"] = mole.epoch
     result["seconds"] = time.perf_counter() - t0
     return result
+
+
+def fit_early_stop(mole: MOLE, train, val, epochs: int, *, checkpoint=None) -> None:
+    """Train epoch by epoch until :func:`~pidlearn.backends._selection.stopped` or ``epochs``, evaluating ``val``.
+
+    The weights stay those of the stopping epoch. Every epoch's validation loss is in ``history`` (``eval_loss``), so
+    a run resumed from its checkpoint continues (or stays stopped) exactly as an uninterrupted one (the torch
+    experiments' loop).
+    """
+    while not stopped(mole.history) and not mole.done(epochs):
+        mole.fit(train, epochs, eval_sets={"val": val}, stop_after=1, checkpoint=checkpoint)
 
 
 def stratified_folds(labels, n_folds: int = 10, seed: int = 0) -> list[np.ndarray]:

@@ -570,7 +570,9 @@ class GCNConv(Layer):
     def backward(self, gout, need_input: bool = True):
         x, at = self._cache
         gxw = np.asarray(at @ gout)  # ∂L/∂(X Wᵀ)
-        self.grads = {"linear.weight": gxw.T @ x}
+        # X may be a scipy.sparse matrix (GCNBlock(sparse_input=True)): then (Xᵀ G)ᵀ, a dense array
+        gw = np.ascontiguousarray(np.asarray(x.T @ gxw).T) if sp.issparse(x) else gxw.T @ x
+        self.grads = {"linear.weight": gw}
         if "bias" in self.params:
             self.grads["bias"] = gout.sum(0)
         return gxw @ self.params["linear.weight"] if need_input else None
@@ -637,26 +639,50 @@ class _GraphBlock(Layer):
 
 
 class GCNBlock(_GraphBlock):
-    """Dropout, :class:`GCNConv`, ReLU on a :class:`GraphBatch` (one MOLE module; parameters ``conv.*``)."""
+    """Dropout, :class:`GCNConv`, ReLU on a :class:`GraphBatch` (one MOLE module, or without ReLU a graph head).
+
+    Parameters ``conv.*``. Marked ``takes_graph``: as a MOLE head it receives the graph batch (Kipf & Welling's second
+    GCN layer as the classifier) and the trainer reads the selected rows of its output, as in the torch backend.
+    ``sparse_input=True`` (bag-of-words features, Kipf & Welling's code; the torch ``GCNBlock(sparse_input=True)``)
+    keeps the features as a CSR matrix (made once per feature array, cached on the batch), drops out its nonzero
+    values only — the same distribution as dropout on the dense matrix, whose zeros stay zero — and multiplies it
+    sparsely; it computes no input gradient (the first layer of a module never needs one). Its random draws differ
+    from the dense path's (and from torch's).
+    """
+
+    takes_graph = True
 
     def __init__(self, in_features: int, out_features: int, dropout: float = 0.5, activation: bool = True, *,
-                 seed=None, dtype=np.float32):  # fmt: skip
+                 sparse_input: bool = False, seed=None, dtype=np.float32):  # fmt: skip
         super().__init__()
         rng = _rng(seed)
         self.dropout = Dropout(dropout, seed=rng)
         self.conv = GCNConv(in_features, out_features, seed=rng, dtype=dtype)
         self.activation = bool(activation)
+        self.sparse_input = bool(sparse_input)
         self.relu = ReLU()
         self._collect()
 
     def _parts(self):
         return [("conv", self.conv), ("dropout", self.dropout)]  # the dropout's generator state is a buffer
 
+    def _sparse_features(self, g: GraphBatch, train: bool) -> sp.csr_matrix:
+        key = ("sparse_x", id(g.x), g.x.shape, g.x.dtype)
+        if key not in g._cache:
+            g._cache[key] = (g.x, sp.csr_matrix(g.x))  # the array is kept so that its id stays unique
+        xs = g._cache[key][1]
+        if not train or self.dropout.p == 0:
+            return xs
+        return sp.csr_matrix((self.dropout.forward(xs.data, True), xs.indices, xs.indptr), shape=xs.shape)
+
     def forward(self, g: GraphBatch, train: bool = True) -> GraphBatch:
-        h = self.conv.forward_graph(self.dropout.forward(g.x, train), g)
+        x = self._sparse_features(g, train) if self.sparse_input else self.dropout.forward(g.x, train)
+        h = self.conv.forward_graph(x, g)
         return g.with_x(self.relu.forward(h) if self.activation else h)
 
     def backward(self, gout, need_input: bool = True):
+        if need_input and self.sparse_input:
+            raise ValueError("GCNBlock(sparse_input=True) computes no input gradient; use it as a first layer")
         gout = gout.x if isinstance(gout, GraphBatch) else gout
         if self.activation:
             gout = self.relu.backward(gout)

@@ -26,6 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from pidlearn.backends._recipes import DEFAULTS, RECIPES
+from pidlearn.backends._selection import STOP_WINDOW
+from pidlearn.backends._selection import stopped as _stopped
 from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch
 from pidlearn.backends.torch.mole import MOLE, Backprop
 
@@ -52,51 +55,7 @@ DATASETS = {
     "node": ("cora", "citeseer"),
     "graph": ("mutag", "proteins", "ptc", "nci1"),
 }
-#: Per data type: epochs, batch size, learning rate (modules; backprop uses it for everything), MOLE's head learning
-#: rate, weight decay, hidden width (the settings of docs/results/mole.md). The head of MOLE learns on a
-#: representation that
-#: keeps moving under it; at lr 1e-3 it lags far behind (MNIST MLP, 3 epochs: 61 % vs 87 % for a head refitted on the
-#: same frozen features), at 1e-2 it keeps up.
-DEFAULTS = {
-    "vector": {"epochs": 10, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 256},
-    "grid": {"epochs": 5, "batch_size": 256, "lr": 1e-3, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 16},
-    "node": {"epochs": 200, "batch_size": 256, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 5e-4, "hidden": 64},
-    "graph": {"epochs": 50, "batch_size": 64, "lr": 1e-2, "head_lr": 1e-2, "weight_decay": 0.0, "hidden": 64},
-}
-#: Recipes: per data type, the run settings that :func:`run_experiment` (and ``pidlearn mole``) use when an argument
-#: is not given. ``"default"`` is the validated one; ``"legacy"`` the settings before recipes existed (the network
-#: and settings of :data:`DEFAULTS`, Rényi α = 1.01, asynchronous, the last epoch), which the NumPy backend follows.
-#: Node ``"default"``: Kipf & Welling's GCN (ICLR 2017) — Dropout(0.5)-GCN(d, 16)-ReLU as the one MOLE module,
-#: Dropout(0.5)-GCN(16, C) as the head (it sees the graph), Adam lr 0.01, weight decay 5e-4 on the first layer only,
-#: at most 200 epochs, early stopping on the validation loss (window 10); the backprop baseline trains the same GCN
-#: with the same rule. MOLE's objective and head learning rate were chosen on validation accuracy (Cora, this
-#: network and rule, docs/results/mole.md): Rényi α = 1.01 78.6 %, PID readout units 70.0 %, InfoNCE 67.2 %
-#: (seed 0); MOLE's
-#: head at lr 0.05 79.2 / 78.0 % (seeds 0 / 1) against 77.2 % at 0.01 (seed 0). The other data types keep the legacy
-#: settings until they are validated the same way.
-RECIPES = {
-    "legacy": {
-        dt: {"objective": "renyi", "schedule": "asynchronous", "select": "last", "network": "legacy", **cfg}
-        for dt, cfg in DEFAULTS.items()
-    },
-}
-RECIPES["default"] = {dt: dict(cfg) for dt, cfg in RECIPES["legacy"].items()}
-RECIPES["default"]["node"] = {
-    "objective": "renyi",
-    "schedule": "asynchronous",
-    "select": "early-stop",
-    "network": "kipf",
-    "epochs": 200,
-    "batch_size": 256,
-    "lr": 1e-2,
-    "head_lr": 5e-2,
-    "weight_decay": 5e-4,
-    "head_weight_decay": 0.0,
-    "hidden": 16,
-}
-#: Early stopping (``select="early-stop"``, Kipf & Welling): stop after epoch n > STOP_WINDOW + 1 when the validation
-#: loss exceeds the mean of the STOP_WINDOW epochs before it; the weights at that epoch are reported.
-STOP_WINDOW = 10
+LR_SCHEDULES = ("constant", "cosine")
 SELECTIONS = ("last", "val", "early-stop")
 
 
@@ -334,7 +293,45 @@ def _restore(trainer, snap: dict) -> None:
     trainer.head.load_state_dict(snap["head"])
 
 
-def _fit_selected(trainer, train, val, epochs, *, is_mole: bool) -> dict:
+def _cosine_factor(epoch: int, epochs: int) -> float:
+    """Cosine decay (Loshchilov & Hutter, ICLR 2017, without restarts): ½(1 + cos(π e / E)) for epoch e = 0..E-1.
+
+    Epochs past ``epochs`` (MOLE's head-alone epochs) train at the base rate.
+    """
+    return float(0.5 * (1.0 + np.cos(np.pi * epoch / epochs))) if epoch < epochs else 1.0
+
+
+def _set_learning_rates(trainer, train, epochs: int, lr_schedule: str) -> None:
+    """Scale every optimiser's learning rate for the trainer's next epoch (``trainer.epoch``, from 0).
+
+    Prepares the trainer on ``train`` first (its optimisers exist from then on). The base rate is kept in each
+    parameter group (``base_lr``, saved with the optimiser state), so a resumed run continues the same schedule.
+    ``"constant"`` leaves the rates (and the trainer) alone.
+    """
+    if lr_schedule == "constant":
+        return
+    trainer.prepare(train)
+    factor = _cosine_factor(trainer.epoch, epochs)
+    for opt in trainer.optimizers.values():
+        for group in opt.param_groups:
+            group.setdefault("base_lr", group["lr"])
+            group["lr"] = group["base_lr"] * factor
+
+
+def _fit_epochs(trainer, train, epochs, *, is_mole: bool, lr_schedule: str, checkpoint=None) -> None:
+    """Train to ``epochs`` (all data, no selection), the learning rates set by ``lr_schedule`` before each epoch."""
+    if lr_schedule == "constant":
+        trainer.fit(train, epochs, checkpoint=checkpoint)
+        return
+    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
+        _set_learning_rates(trainer, train, epochs, lr_schedule)
+        if is_mole:
+            trainer.fit(train, epochs, stop_after=1, checkpoint=checkpoint)
+        else:
+            trainer.fit(train, trainer.epoch + 1, checkpoint=checkpoint)
+
+
+def _fit_selected(trainer, train, val, epochs, *, is_mole: bool, lr_schedule: str = "constant") -> dict:
     """Train epoch by epoch, keep the weights of the epoch with the best validation accuracy (first best wins).
 
     MOLE's sequential schedule evaluates only while its head trains (earlier epochs change no prediction path that
@@ -342,14 +339,11 @@ def _fit_selected(trainer, train, val, epochs, *, is_mole: bool) -> dict:
     """
     best, snap, best_epoch, seconds = -1.0, None, 0, 0.0
     eval_sets = {"val": val}
-    while True:
+    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
+        _set_learning_rates(trainer, train, epochs, lr_schedule)
         if is_mole:
-            if trainer.done(epochs):
-                break
             trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
         else:
-            if trainer.epoch >= epochs:
-                break
             trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets)
         rec = trainer.history[-1]
         seconds += rec["seconds"]
@@ -359,16 +353,6 @@ def _fit_selected(trainer, train, val, epochs, *, is_mole: bool) -> dict:
     last = _snapshot(trainer)
     _restore(trainer, snap)
     return {"best_epoch": best_epoch, "val_accuracy": best, "seconds": seconds, "last": last}
-
-
-def _stopped(history: list[dict], window: int = STOP_WINDOW) -> bool:
-    """Kipf & Welling's early stopping: the last validation loss exceeds the mean of the ``window`` before it.
-
-    Only evaluated epochs count (MOLE's sequential schedule evaluates while its head trains); the rule applies from
-    the ``window + 2``-th of them on, as in their code (``epoch > window`` counting from 0).
-    """
-    losses = [r["eval_loss"]["val"] for r in history if "val" in r.get("eval_loss", {})]
-    return len(losses) > window + 1 and losses[-1] > float(np.mean(losses[-window - 1 : -1]))
 
 
 def _fit_early_stop(trainer, train, val, epochs, *, is_mole: bool, checkpoint=None) -> None:
@@ -397,14 +381,15 @@ def _checkpoint_paths(checkpoint, suffix: str = "") -> tuple[Path | None, Path |
     return path, path.with_name(path.name + ".baseline")
 
 
-def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None), select="val"):
+def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None), select="val", lr_schedule="constant"):
     """Train MOLE then backprop (same global RNG state at the start of each); test accuracy of each.
 
     With ``val`` and ``select="val"`` the reported accuracy is that of the epoch with the best validation accuracy
     (selection on the validation data only; ``test_accuracy_last`` is the last epoch's); with ``select="early-stop"``
     training stops by :func:`_stopped` and the stopping epoch's accuracy is reported (``epochs_run``, and
     ``validation_accuracy`` at it). ``checkpoints``: files that each trainer saves after every epoch and resumes from
-    when they exist (``select="last"`` or ``"early-stop"``).
+    when they exist (``select="last"`` or ``"early-stop"``). ``lr_schedule``: ``"constant"`` or ``"cosine"``
+    (:func:`_cosine_factor`, every optimiser of the trainer; not with ``"early-stop"``).
     """
     out = {}
     for key, trainer, ckpt in (("", mole, checkpoints[0]), ("baseline_", bp, checkpoints[1])):
@@ -418,7 +403,7 @@ def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None),
         name = "test_accuracy" if not key else "baseline_accuracy"
         if val is None or select == "early-stop":
             if val is None:
-                trainer.fit(train, epochs, checkpoint=ckpt)
+                _fit_epochs(trainer, train, epochs, is_mole=not key, lr_schedule=lr_schedule, checkpoint=ckpt)
             else:
                 _fit_early_stop(trainer, train, val, epochs, is_mole=not key, checkpoint=ckpt)
                 out["validation_accuracy" if not key else "baseline_validation_accuracy"] = trainer.accuracy(val)
@@ -426,7 +411,7 @@ def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None),
             out[name] = trainer.accuracy(test)
             out["epochs_run" if not key else "baseline_epochs_run"] = trainer.epoch
             continue
-        sel = _fit_selected(trainer, train, val, epochs, is_mole=not key)
+        sel = _fit_selected(trainer, train, val, epochs, is_mole=not key, lr_schedule=lr_schedule)
         out["seconds_mole" if not key else "seconds_baseline"] = time.perf_counter() - t0
         out[name] = trainer.accuracy(test)
         out[f"{key}val_accuracy"] = sel["val_accuracy"]
@@ -476,6 +461,7 @@ def run_experiment(
     checkpoint=None,
     progress: bool = False,
     recipe: str = "default",
+    lr_schedule: str | None = None,
 ) -> dict:
     """Train MOLE (and backprop with ``baseline=True``) on one dataset; returns accuracies, epochs and seconds.
 
@@ -487,7 +473,8 @@ def run_experiment(
     same validation data and stops when its loss rises (Kipf & Welling, :func:`_stopped`), for MOLE and backprop
     alike, reporting the stopping epoch. ``pool``: graph read-out.
     ``recipe`` ("default" or "legacy", :data:`RECIPES`) supplies every setting not given: objective, schedule,
-    epochs, selection, network and optimiser settings.
+    epochs, selection, network, optimiser settings and ``lr_schedule`` ("constant", or "cosine": every learning
+    rate decays as ½(1 + cos(π e / epochs)) over the epochs, Loshchilov & Hutter 2017; not with "early-stop").
     ``checkpoint``: MOLE saves its state to this file after every epoch and a rerun resumes from it (backprop to
     ``PATH.baseline``; graph data one pair per fold, ``PATH.fold<f>``); loaded with ``torch.load(weights_only=True)``.
     """
@@ -499,10 +486,18 @@ def run_experiment(
     objective = cfg.pop("objective") if objective is None else objective
     schedule = cfg.pop("schedule") if schedule is None else schedule
     select = cfg.pop("select") if select is None else select
-    for key in ("objective", "schedule", "select"):
+    lr_schedule = cfg.pop("lr_schedule", "constant") if lr_schedule is None else lr_schedule
+    for key in ("objective", "schedule", "select", "lr_schedule"):
         cfg.pop(key, None)
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
+    if lr_schedule != "constant" and select == "early-stop":
+        raise ValueError(
+            f"lr_schedule={lr_schedule!r} needs a fixed number of epochs: use select='val' or 'last', or "
+            "lr_schedule='constant' with select='early-stop'"
+        )
     if checkpoint is not None and select == "val":
         raise ValueError(
             "checkpoints resume runs with select='last' or 'early-stop' only (the best-validation epoch's weights "
@@ -528,6 +523,7 @@ def run_experiment(
         "head_epochs": head_epochs,
         "select": select,
         "recipe": recipe,
+        "lr_schedule": lr_schedule,
         "settings": cfg,
     }
     use_val = select != "last"
@@ -541,7 +537,7 @@ def run_experiment(
             train, val = (x[: n - n_val], y[: n - n_val]), (x[n - n_val :], y[n - n_val :])
         in_features = train[0].shape[1]
         mole, bp = _trainers(data_type, in_features, 10, cfg, progress=progress, **kw)
-        result.update(_fit_pair(mole, bp, train, test, epochs, val, _checkpoint_paths(checkpoint), select))
+        result.update(_fit_pair(mole, bp, train, test, epochs, val, _checkpoint_paths(checkpoint), select, lr_schedule))
         result["n_train"], result["n_test"] = len(train[1]), len(test[1])
         result["n_val"] = 0 if val is None else len(val[1])
         result["history"] = mole.history
@@ -553,7 +549,7 @@ def run_experiment(
         val = [(g.with_index(d["val"]), y[d["val"]])]
         mole, bp = _trainers(data_type, g.x.shape[1], d["n_classes"], cfg, progress=progress, **kw)
         ckpts = _checkpoint_paths(checkpoint)
-        result.update(_fit_pair(mole, bp, train, test, epochs, val if use_val else None, ckpts, select))
+        result.update(_fit_pair(mole, bp, train, test, epochs, val if use_val else None, ckpts, select, lr_schedule))
         if not use_val:
             result["validation_accuracy"] = mole.accuracy(val)
         result["n_train"], result["n_test"] = len(d["train"]), int((y[d["test"]] >= 0).sum())
@@ -581,7 +577,7 @@ def run_experiment(
                 data_type, ds.n_features, ds.n_classes, cfg, progress=progress, **{**kw, "seed": seed + f}
             )
             ckpts = _checkpoint_paths(checkpoint, f".fold{f}")
-            per_fold.append(_fit_pair(mole, bp, train, test, epochs, val, ckpts, select))
+            per_fold.append(_fit_pair(mole, bp, train, test, epochs, val, ckpts, select, lr_schedule))
         result["per_fold"] = per_fold
         result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
         result["test_accuracy"] = float(np.mean(result["fold_accuracy"]))
