@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from pidlearn.backends._recipes import DEFAULTS, RECIPES
-from pidlearn.backends._selection import STOP_WINDOW
+from pidlearn.backends._selection import STOP_WINDOW, holdout_split
 from pidlearn.backends._selection import stopped as _stopped
 from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch
 from pidlearn.backends.torch.mole import MOLE, Backprop
@@ -421,20 +421,6 @@ def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None),
         _restore(trainer, sel["last"])
         out[f"{name}_last"] = trainer.accuracy(test)
     return out
-
-
-def holdout_split(labels, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(train, validation) positions: a stratified ``fraction`` of each class (seeded) is held out."""
-    labels = np.asarray(labels)
-    if not 0 < fraction < 1:
-        raise ValueError(f"the validation fraction must lie in (0, 1), got {fraction}")
-    rng = np.random.default_rng(seed + 7919)
-    val = []
-    for c in np.unique(labels):
-        idx = rng.permutation(np.flatnonzero(labels == c))
-        val.extend(idx[: max(1, round(fraction * len(idx)))].tolist())
-    val = np.sort(np.asarray(val, dtype=np.int64))
-    return np.setdiff1d(np.arange(len(labels)), val), val
 
 
 def run_experiment(
