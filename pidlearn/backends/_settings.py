@@ -369,6 +369,15 @@ def mole_settings(*, schedule, beta, beta_on, lr, head_lr, head_epochs, patience
     }
 
 
+def check_predictions(logits, y) -> None:
+    """Refuse a batch whose head outputs ``logits`` (n, n_outputs) and labels ``y`` (evaluation: ``-1`` unlabelled)
+    do not match: one label per sample, labels below the head's number of outputs (arrays or tensors)."""
+    if len(logits) != len(y):
+        raise ValueError(f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample")
+    if logits.ndim == 2:
+        check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
+
+
 def check_class_labels(low: int, high: int, n_classes=None, *, n_outputs=None, unlabelled_ok: bool = False) -> None:
     """Refuse class labels (given by their smallest and largest value) that a module-wise trainer cannot use.
 

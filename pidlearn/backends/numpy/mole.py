@@ -48,6 +48,7 @@ from pidlearn.backends._settings import (
     check_finite_inputs,
     check_input_width,
     check_int,
+    check_predictions,
     diverged_message,
     input_width,
     mole_settings,
@@ -459,12 +460,7 @@ class MOLE:
         for inp, y in self._batches(data, train=False):
             y = self._checked_batch(inp, y, unlabelled_ok=True, name="data")
             logits = self._head_forward(self._frozen_forward(inp, len(self.modules)), False)[0]
-            if len(logits) != len(y):
-                raise ValueError(
-                    f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample"
-                )
-            if logits.ndim == 2:
-                check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
+            check_predictions(logits, y)
             outs.append(logits)
             ys.append(y)
         return np.concatenate(outs), np.concatenate(ys)

@@ -16,6 +16,7 @@ from pidlearn.backends._settings import (
     check_class_labels,
     check_finite_inputs,
     check_input_width,
+    check_predictions,
     diverged_message,
     input_width,
     stack_settings,
@@ -171,12 +172,7 @@ class _StackTrainer(TorchCheckpoint):
             for m in self.modules:
                 h = m(h)
             logits = _head_logits(self.head, h)
-            if len(logits) != len(y):
-                raise ValueError(
-                    f"a batch of data has {len(y)} labels for {len(logits)} samples; give one label per sample"
-                )
-            if logits.ndim == 2:
-                check_class_labels(int(y.min()), int(y.max()), n_outputs=logits.shape[1], unlabelled_ok=True)
+            check_predictions(logits, y)
             outs.append(logits)
             ys.append(y)
         return torch.cat(outs), torch.cat(ys)
