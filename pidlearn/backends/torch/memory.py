@@ -62,6 +62,7 @@ from pidlearn.backends._settings import (
 from pidlearn.backends.torch.activations import firing_probability
 from pidlearn.backends.torch.binning import adaptive_bins, check_n_bins, fixed_bins
 from pidlearn.backends.torch.functional import SxPIDAtoms, _table_bytes, atom_names, sample_sxpid_atoms
+from pidlearn.backends.torch.optim import Adam
 from pidlearn.goals import RESIDUAL, goal_vector
 
 __all__ = ["InfomorphicMemory", "hopfield_weights", "random_patterns", "recall", "recall_capacity"]
@@ -200,7 +201,7 @@ class InfomorphicMemory(nn.Module):
         epochs, lr = check_epochs(epochs), check_learning_rate("lr", lr)
         patterns = self._check_patterns(patterns)
         check_callback(callback)
-        opt = torch.optim.Adam(self.parameters(), lr=lr)
+        opt = Adam(self.parameters(), lr=lr)
         names = [*atom_names(2), RESIDUAL]
         history = []
         for epoch in range(1, epochs + 1):

@@ -23,6 +23,7 @@ from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.plots import plot_history  # re-exported: the plots are shared by both backends
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.layers import InfomorphicLayer
+from pidlearn.backends.torch.optim import Adam
 from pidlearn.goals import RESIDUAL, preset
 
 __all__ = ["InfomorphicNetwork", "Trainer", "plot_history", "standardise"]
@@ -255,7 +256,7 @@ class Trainer(TorchCheckpoint, LayeredTrainer):
     # the backend's half of LayeredTrainer -------------------------------------------------------------------------
     @staticmethod
     def _make_optimizer(layer, lr, weight_decay):
-        return torch.optim.Adam(layer.parameters(), lr=lr, weight_decay=weight_decay)
+        return Adam(layer.parameters(), lr=lr, weight_decay=weight_decay)
 
     def _permutation(self, n):
         return torch.randperm(n, generator=self.generator)

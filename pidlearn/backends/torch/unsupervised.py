@@ -28,6 +28,7 @@ from pidlearn.backends._settings import (
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
 from pidlearn.backends.torch.functional import atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer
+from pidlearn.backends.torch.optim import Adam
 from pidlearn.goals import RESIDUAL
 
 __all__ = ["UnsupervisedTrainer", "linear_probe", "random_projection_codes"]
@@ -70,7 +71,7 @@ class UnsupervisedTrainer(TorchCheckpoint):
         lr, weight_decay = check_learning_rate("lr", lr), check_weight_decay("weight_decay", weight_decay)
         torch.manual_seed(seed)
         self.layer = InfomorphicLayer(n_inputs, n_neurons, n_neurons, goal=goal, context_no_self=True)
-        self.optimizer = torch.optim.Adam(self.layer.parameters(), lr=lr, weight_decay=weight_decay)
+        self.optimizer = Adam(self.layer.parameters(), lr=lr, weight_decay=weight_decay)
         self.batch_size = batch_size
         self.generator = torch.Generator().manual_seed(seed)
         self.seed = seed
@@ -225,7 +226,7 @@ def linear_probe(
     torch.manual_seed(seed)
     n_classes = int(max(train_labels.max(), test_labels.max())) + 1
     model = torch.nn.Linear(train_codes.shape[1], n_classes)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = Adam(model.parameters(), lr=lr)
     for _ in range(epochs):
         loss = torch.nn.functional.cross_entropy(model(train_codes), train_labels)
         opt.zero_grad(set_to_none=True)
