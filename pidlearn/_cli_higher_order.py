@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 
-from pidlearn.cli import DISCRETE_ESTIMATORS, Columns, add_data_options
+from pidlearn.cli import DISCRETE_ESTIMATORS, Columns, add_data_options, check_plot_option
 
 __all__ = ["add_parser", "run"]
 
@@ -53,6 +53,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     """Run ``pidlearn higher-order``; returns the exit status (errors are raised for the caller to report)."""
+    check_plot_option(args.plot)
     from pidlearn.datasets import read_table
     from pidlearn.higher_order import multiplets
 

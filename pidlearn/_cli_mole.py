@@ -111,6 +111,9 @@ def add_parser(subparsers) -> None:
 
 
 def _check(args) -> None:
+    from pidlearn.cli import check_plot_option
+
+    check_plot_option(args.plot)
     if getattr(args, "backend", "torch") == "numpy":
         unsupported = [flag for flag, used in _NUMPY_UNSUPPORTED.items() if used(args)]
         if unsupported:

@@ -106,6 +106,9 @@ def _tensors(sets):
 
 
 def _check(args) -> None:
+    from pidlearn.cli import check_plot_option
+
+    check_plot_option(args.plot)
     if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     if args.hidden < 0:

@@ -373,6 +373,21 @@ def _run_demo(args) -> int:
 
 
 # ------------------------------------------------------------------------------------------------------------------
+def check_plot_option(path, flag: str = "--plot") -> None:
+    """Refuse a plot file that could not be written (missing folder, a folder, a format matplotlib lacks) before the
+    work starts, not after it; nothing to check for no plot (None or ``none``) or without matplotlib (no plot)."""
+    if path is None or str(path).lower() == "none":
+        return
+    try:
+        from pidlearn.plotting import _path_arg
+
+        _path_arg(path)
+    except ImportError:
+        return
+    except ValueError as exc:
+        raise ValueError(f"{flag}: {exc}") from None
+
+
 class _UsageError(ValueError):
     """A command-line usage error (unknown option, missing or malformed argument)."""
 

@@ -189,6 +189,8 @@ def _path_arg(path):
     if not isinstance(path, str | os.PathLike):
         raise TypeError(f"path must be a file name (str or path), or None for no file; got {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path {str(path)!r} is a folder; name a file in it, e.g. {str(path / 'figure.png')!r}")
     if not path.name or not path.parent.is_dir():
         raise ValueError(f"path {str(path)!r}: the folder {str(path.parent)!r} does not exist; create it first")
     from matplotlib.backend_bases import FigureCanvasBase

@@ -97,3 +97,28 @@ def test_goal_of_the_single_layer(capsys):
     assert rc == 0 and res["readout_goal"] == "context_heuristic" and res["goal"] is None
     rc, res = _json(capsys, ["--hidden", "0", "--goal", "trivariate_optimised", "--epochs", "1", "--plot", "none"])
     assert rc == 2 and "defined for 3 sources" in res["error"]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--hidden", "0", "--epochs", "1"],
+        ["mole", "--data-type", "vector", "--dataset", "mnist", "--data", "DIR", "--epochs", "1"],
+        ["higher-order", "TABLE"],
+    ],
+    ids=["train", "mole", "higher-order"],
+)
+@pytest.mark.parametrize("bad", ["folder", "missing folder", "format"])
+def test_unwritable_plot_refused_before_any_work(capsys, tmp_path, monkeypatch, argv, bad):
+    """A --plot that cannot be written is one line and exit 2 before loading data or training (was: after)."""
+    pytest.importorskip("matplotlib")
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n0,1\n1,0\n")
+    plot = {"folder": tmp_path, "missing folder": tmp_path / "no" / "p.png", "format": tmp_path / "p.foo"}[bad]
+    import pidlearn._cli_train_common as common
+
+    monkeypatch.setattr(common, "_load", lambda *a, **k: pytest.fail("data loaded before --plot was checked"))
+    argv = [{"TABLE": str(table), "DIR": str(tmp_path)}.get(a, a) for a in argv]
+    assert main([*argv, "--plot", str(plot)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--plot" in err and str(plot) in err
