@@ -996,8 +996,9 @@ class MultipletResult:
         ax_h.set_xlabel(f"{self.measure} ({self.estimator})")
         ax_h.set_ylabel("multiplets")
         ax_h.legend(fontsize=8)
-        syn, red = self.top_synergistic(n), self.top_redundant(n)
-        rows = syn + red[::-1]
+        syn = self.top_synergistic(n)
+        shown = {m for m, _ in syn}  # with fewer than 2n multiplets the two lists overlap: each is drawn once
+        rows = syn + [(m, v) for m, v in self.top_redundant(n)[::-1] if m not in shown]
         ax_t.barh(
             range(len(rows)),
             [v for _, v in rows],

@@ -606,3 +606,18 @@ def test_labels_round_like_the_values():
     _, ax = plot_lattice(res, digits=5)
     for text in (t.get_text() for t in ax.texts):
         assert re.fullmatch(r"-?\d\.\d{5}", text.split("\n")[-1])
+
+
+@pytest.mark.parametrize("n_vars, top", [(4, 10), (5, 3), (6, 5)])
+def test_multiplet_plot_lists_each_multiplet_once(n_vars, top):
+    """Fewer multiplets than the two top lists hold: each is drawn once, values ascending (was: listed twice)."""
+    from pidlearn.higher_order import multiplets
+
+    x = np.random.default_rng(1).integers(0, 2, (300, n_vars))
+    res = multiplets(x, (3, 3))
+    _, (_, ax_t) = res.plot(n=top)
+    labels = [t.get_text() for t in ax_t.get_yticklabels()]
+    assert len(labels) == len(set(labels)) == min(len(res.values), 2 * top)
+    widths = [p.get_width() for p in ax_t.patches]
+    assert widths == sorted(widths)
+    plt.close("all")
