@@ -11,6 +11,8 @@
   unsupervised and associative-memory tasks, the torch backend's API with analytic gradients;
 * :class:`MOLE` (:mod:`.mole`, :mod:`.mole_objectives`, :mod:`.nn`) — module-wise training with the Rényi, InfoNCE
   and PID objectives and their analytic gradients on MLP, CNN, GCN and GIN modules;
+* :mod:`.continuous_sxpid` — the continuous SxPID of real-valued samples (soft-count KSG-type estimator, the torch
+  backend's numba kernel) and the analytic gradient of a goal in its atoms with respect to the samples;
 * :func:`plot_history`, :func:`plot_mi_history` — the training plots (:mod:`pidlearn.backends.plots`, shared with
   the torch backend; matplotlib is imported only when a plot is drawn).
 

@@ -22,7 +22,9 @@ weight within rounding of 0 or 1 and a gradient of 0, so it is counted as that c
 backward, their gradient (:class:`_SoftCounts`): ``O(N log N + N c)`` per neuron and antichain for counts of
 ``c`` neighbours, equal to the dense ``O(N²)`` path (:func:`_redundancies_dense`, used on other devices and by the
 tests) to rounding. The dense path works in chunks of neurons with recomputation in backward
-(``torch.utils.checkpoint``), so memory stays at a few ``chunk × N × N`` tensors.
+(``torch.utils.checkpoint``), so memory stays at a few ``chunk × N × N`` tensors. The kernel lives in
+:mod:`pidlearn.backends._soft_counts`, shared with the NumPy backend's analytic gradient
+(:mod:`pidlearn.backends.numpy.continuous_sxpid`).
 
 References
 ----------
@@ -34,17 +36,28 @@ A. Kraskov, H. Stögbauer and P. Grassberger, "Estimating mutual information", P
 
 from __future__ import annotations
 
-import functools
 import math
-import numbers
 
 import numpy as np
 import torch
-from numba import njit
 from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
 from pidlearn.backends._settings import check_memory
+from pidlearn.backends._soft_counts import (
+    check_gamma,
+    check_n_sources,
+    check_settings,
+    check_source_shape,
+    check_target_shape,
+    constant_message,
+    psi_const,
+    set_masks,
+    soft_counts,
+    soft_counts_backward,
+    sort_samples,
+)
+from pidlearn.backends._soft_counts import goal_rows as _goal_rows  # old address, for callers of the private name
 from pidlearn.lattice import lattice
 
 __all__ = ["continuous_sxpid", "continuous_sxpid_goal"]
@@ -53,13 +66,6 @@ __all__ = ["continuous_sxpid", "continuous_sxpid_goal"]
 _CHUNK_ELEMENTS = 1 << 22
 #: Pair tensors alive at once in a chunk's forward pass (distances of every source set, antichain, counts).
 _TENSORS_PER_CHUNK = 12
-
-
-@functools.cache
-def _set_masks(n: int) -> tuple[tuple[int, ...], ...]:
-    """Source-set bitmasks of each antichain, lattice order."""
-    lat = lattice(n)
-    return tuple(lat.source_masks(name) for name in lat.names)
 
 
 def _check_tensor(x, name: str) -> torch.Tensor:
@@ -73,55 +79,27 @@ def _check_tensor(x, name: str) -> torch.Tensor:
 def _check_inputs(target, sources, k, tau, base, normalize):
     """Validated target (B, M) and sources (B, M, n), and whether the input had no neuron axis (``squeeze``)."""
     target = _check_tensor(target, "target")
-    if target.dim() not in (1, 2):
-        raise ValueError(
-            f"target must have shape (batch,) or (batch, neurons), got {tuple(target.shape)}; a neuron's target is "
-            "one real number per sample"
-        )
-    squeeze = target.dim() == 1
-    if squeeze:
-        target = target.unsqueeze(1)
-    b, m = target.shape
-    shape = (b,) if squeeze else (b, m)
+    b, m, squeeze = check_target_shape(target.shape)
+    shape = tuple(target.shape)
+    target = target.reshape(b, m)
     if isinstance(sources, (list, tuple)):
         if not sources:
             raise ValueError("sources is empty; give 1 to 4 source tensors")
         cols = [_check_tensor(x, f"sources[{i}]") for i, x in enumerate(sources)]
         for i, x in enumerate(cols):
-            if tuple(x.shape) != shape:
-                raise ValueError(f"sources[{i}] has shape {tuple(x.shape)}; each source must have the shape {shape}")
+            check_source_shape(x.shape, shape, i, "tensor")
         sources = torch.stack([x.reshape(b, m) for x in cols], dim=-1)
     else:
         sources = _check_tensor(sources, "sources")
-        if sources.dim() != len(shape) + 1 or tuple(sources.shape[:-1]) != shape:
-            raise ValueError(
-                f"sources has shape {tuple(sources.shape)}; with a target of shape {shape} it must be "
-                f"{(*shape, 'n_sources')}, or a list of tensors shaped like the target"
-            )
-        sources = sources.reshape(b, m, -1)
-    n = sources.shape[-1]
-    if not 1 <= n <= 4:
-        raise ValueError(f"the continuous SxPID takes 1 to 4 sources, got {n} (5 sources have 7579 antichains)")
+        check_source_shape(sources.shape, shape, None, "tensor")
+        sources = sources.reshape(b, m, sources.shape[-1])
+    check_n_sources(sources.shape[-1])
     if sources.dtype != target.dtype or sources.device != target.device:
         raise TypeError(
             f"target ({target.dtype}, {target.device}) and sources ({sources.dtype}, {sources.device}) must share "
             "dtype and device"
         )
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-        raise ValueError(f"k (number of nearest neighbours) must be a positive int, got {k!r}")
-    if b <= k:
-        raise ValueError(f"the batch has {b} samples; k = {k} nearest neighbours need at least k + 1 samples")
-    if m == 0:
-        raise ValueError("target has 0 neurons; give at least one")
-    if isinstance(tau, bool) or not isinstance(tau, numbers.Real) or not (math.isfinite(tau) and tau > 0):
-        raise ValueError(
-            f"tau (softness of the neighbour counts, relative to each sample's radius) must be a positive finite "
-            f"number such as 0.02, got {tau!r}"
-        )
-    if isinstance(base, bool) or not isinstance(base, numbers.Real) or not (math.isfinite(base) and base > 1):
-        raise ValueError(f"base must be a finite number > 1 (2: bits, math.e: nats), got {base!r}")
-    if not isinstance(normalize, bool):
-        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    check_settings(k, tau, base, normalize, b, m)
     with torch.no_grad():
         for name, x in (("target", target), ("sources", sources)):
             if not bool(torch.isfinite(x).all()):
@@ -130,11 +108,7 @@ def _check_inputs(target, sources, k, tau, base, normalize):
             spread = torch.cat([target.unsqueeze(-1), sources], dim=-1).std(dim=0, unbiased=False)
             if bool((spread == 0).any()):
                 neuron, var = (int(v) for v in torch.nonzero(spread == 0)[0])
-                what = "the target" if var == 0 else f"source {var}"
-                raise ValueError(
-                    f"{what} of neuron {neuron} is constant over the batch; a constant variable carries no "
-                    "information and cannot be standardised (give varying inputs)"
-                )
+                raise ValueError(constant_message(neuron, var))
     return target, sources, squeeze
 
 
@@ -153,7 +127,7 @@ def _block_redundancy(t, s, lo, hi, rows, k, tau):
     b = t.shape[1]
     d_t = (t[:, lo:hi, None] - t[:, None, :]).abs()  # (c, hi - lo, B)
     d_var = (s[:, :, lo:hi, None] - s[:, :, None, :]).abs()  # (c, n, hi - lo, B)
-    masks = _set_masks(n)
+    masks = set_masks(n)
     d_set: dict[int, torch.Tensor] = {}
 
     def set_distance(g: int) -> torch.Tensor:  # conjunction: max over the set's sources
@@ -167,7 +141,7 @@ def _block_redundancy(t, s, lo, hi, rows, k, tau):
 
     self_pair = torch.zeros(hi - lo, b, dtype=torch.bool, device=t.device)
     self_pair[torch.arange(hi - lo, device=t.device), torch.arange(lo, hi, device=t.device)] = True
-    psi_const = float(torch.special.digamma(torch.tensor([float(k), float(b)], dtype=torch.float64)).sum())
+    const = psi_const(k, b)
     out = []
     for r in rows:
         d_a = set_distance(masks[r][0])
@@ -189,7 +163,7 @@ def _block_redundancy(t, s, lo, hi, rows, k, tau):
             soft_kth = torch.gather(w, -1, kth).squeeze(-1)
             hard_kth = (d_kth < eps).to(d.dtype).squeeze(-1)
             counts.append(1.0 + w.sum(-1) - soft_kth + hard_kth)
-        local = psi_const - torch.special.digamma(counts[0]) - torch.special.digamma(counts[1])
+        local = const - torch.special.digamma(counts[0]) - torch.special.digamma(counts[1])
         out.append(local.sum(-1))
     return torch.stack(out, dim=-1)
 
@@ -235,286 +209,32 @@ def _redundancies_dense(target, sources, rows, k, tau, normalize):
     return torch.cat(parts, dim=0)
 
 
-@njit(cache=True, inline="always")
-def _antichain_var(s, m, j, jj, set_members, set_sizes):
-    """``d_α(j, jj)`` of neuron ``m`` and the source that attains it (min over sets of max over their sources)."""
-    best = np.inf
-    best_v = -1
-    for a in range(set_sizes.shape[0]):
-        d = -1.0
-        v = -1
-        for q in range(set_sizes[a]):
-            i = set_members[a, q]
-            di = abs(s[m, i, j] - s[m, i, jj])
-            if di > d:
-                d = di
-                v = i
-        if d < best:
-            best = d
-            best_v = v
-    return best, best_v
-
-
-@njit(cache=True, inline="always")
-def _run_end(x, order, p, step, lim):
-    """First position from ``p`` in direction ``step`` of the order whose value is ``lim`` or more from ``x[order[p]]``.
-
-    ``x[order]`` is sorted, so the positions closer than ``lim`` form a run next to ``p``: bisection, ``O(log N)``.
-    Returns ``-1`` or ``len(x)`` when the run reaches the end.
-    """
-    xj = x[order[p]]
-    if step > 0:
-        lo, hi = p + 1, x.shape[0]  # answer in [lo, hi]
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if x[order[mid]] - xj >= lim:
-                hi = mid
-            else:
-                lo = mid + 1
-        return lo
-    lo, hi = -1, p - 1  # answer in [lo, hi]
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if xj - x[order[mid]] >= lim:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-@njit(cache=True)
-def _soft_counts(
-    t,
-    s,
-    order_t,
-    rank_t,
-    order_s,
-    rank_s,
-    set_members,
-    set_sizes,
-    k,
-    tau,
-    half,
-    eps_min,
-    kappa,
-    eps,
-    n_a,
-    n_t,
-    backward,
-    g_a,
-    g_t,
-    grad_t,
-    grad_s,
-):
-    """Soft neighbour counts of one antichain for all neurons and samples, or (``backward``) their gradient.
-
-    Forward: for neuron ``m`` and sample ``j``, ``kappa[m, j]`` the ``k``-th neighbour under ``max(d_T, d_α)`` (a
-    scan of the samples sorted by ``t`` outward from ``j``; ``d_T`` bounds the joint distance), ``eps[m, j]`` its
-    distance (at least ``eps_min``), and the soft counts ``n_x = 1 + Σ_{j'≠j,κ} σ((ε − d_x)/(τ ε)) + 1[d_x(κ) < ε]``
-    for ``x ∈ {α, T}``, summing only the pairs with ``d_x < (1 + half) ε`` (beyond, ``σ`` is below rounding) and
-    counting those with ``d_x < (1 − half) ε`` as 1. ``d_T`` pairs come from the sorted ``t``; ``d_α`` pairs from the
-    sorted first source of each set of the antichain, each pair under the first set that holds it.
-
-    Backward (``kappa``, ``eps`` from the forward): adds ``Σ g_x ∂n_x/∂(t, s)`` to ``grad_t`` and ``grad_s``, through
-    the soft weights' distances and the radius ``ε = max(d_α, d_T)(j, κ)``.
-    """
-    n_neurons, n = t.shape
-    best_d = np.empty(k)
-    best_i = np.empty(k, dtype=np.int64)
-    n_sets = set_sizes.shape[0]
-    for m in range(n_neurons):
-        for j in range(n):
-            p = rank_t[m, j]
-            if not backward:
-                n_best = 0
-                lo_p = p - 1
-                hi_p = p + 1
-                while lo_p >= 0 or hi_p < n:
-                    dl = t[m, j] - t[m, order_t[m, lo_p]] if lo_p >= 0 else np.inf
-                    dh = t[m, order_t[m, hi_p]] - t[m, j] if hi_p < n else np.inf
-                    if dl <= dh:
-                        jj = order_t[m, lo_p]
-                        dt = dl
-                        lo_p -= 1
-                    else:
-                        jj = order_t[m, hi_p]
-                        dt = dh
-                        hi_p += 1
-                    if n_best == k and dt >= best_d[k - 1]:
-                        break
-                    d = max(dt, _antichain_var(s, m, j, jj, set_members, set_sizes)[0])
-                    if n_best < k or d < best_d[k - 1]:
-                        q = n_best if n_best < k else k - 1
-                        while q > 0 and best_d[q - 1] > d:  # insertion into the sorted k best
-                            best_d[q] = best_d[q - 1]
-                            best_i[q] = best_i[q - 1]
-                            q -= 1
-                        best_d[q] = d
-                        best_i[q] = jj
-                        if n_best < k:
-                            n_best += 1
-                kappa[m, j] = best_i[k - 1]
-                eps[m, j] = max(best_d[k - 1], eps_min)
-            kth = kappa[m, j]
-            e = eps[m, j]
-            outer = (1.0 + half) * e
-            inner = (1.0 - half) * e
-            width = tau * e
-            d_at, v_at = _antichain_var(s, m, j, kth, set_members, set_sizes)
-            d_tk = abs(t[m, j] - t[m, kth])
-            g_eps = 0.0
-            # target: the run of the t order around j; the samples closer than (1 − half) ε count 1 each (no gradient)
-            cnt = 1.0 + (1.0 if d_tk < e else 0.0) - (1.0 if d_tk < inner else 0.0)
-            for step in (-1, 1):
-                q = _run_end(t[m], order_t[m], p, step, inner)
-                cnt += abs(q - p) - 1
-                while 0 <= q < n:
-                    jj = order_t[m, q]
-                    q += step
-                    diff = t[m, j] - t[m, jj]
-                    d = abs(diff)
-                    if d >= outer:
-                        break
-                    if jj == kth:
-                        continue
-                    w = 1.0 / (1.0 + np.exp((d - e) / width))
-                    if backward:
-                        c = g_t[m, j] * w * (1.0 - w) / width
-                        g_eps += c * d / e
-                        gd = -c * np.sign(diff)
-                        grad_t[m, j] += gd
-                        grad_t[m, jj] -= gd
-                    else:
-                        cnt += w
-            if not backward:
-                n_t[m, j] = cnt
-            # antichain: the union over its sets; scan each set's first source, a pair under its first set only
-            cnt = 1.0 + (1.0 if d_at < e else 0.0)
-            for a in range(n_sets):
-                i0 = set_members[a, 0]
-                # a one-source set's samples closer than (1 − half) ε in that source are inner pairs (no gradient),
-                # all under the first set (a = 0): counted from the run's length, or skipped in backward
-                skip = set_sizes[a] == 1 and (backward or a == 0)
-                if skip and a == 0 and abs(s[m, i0, j] - s[m, i0, kth]) < inner:
-                    cnt -= 1.0
-                for step in (-1, 1):
-                    q = rank_s[m, i0, j] + step
-                    if skip:
-                        q = _run_end(s[m, i0], order_s[m, i0], q - step, step, inner)
-                        cnt += abs(q - rank_s[m, i0, j]) - 1
-                    while 0 <= q < n:
-                        jj = order_s[m, i0, q]
-                        q += step
-                        if abs(s[m, i0, jj] - s[m, i0, j]) >= outer:
-                            break
-                        if jj == kth:
-                            continue
-                        # d_α = min over sets of max over their sources; v the source attaining it
-                        first = -1
-                        d = np.inf
-                        v = -1
-                        for b in range(n_sets):
-                            db = -1.0
-                            vb = -1
-                            for r in range(set_sizes[b]):
-                                i = set_members[b, r]
-                                di = abs(s[m, i, j] - s[m, i, jj])
-                                if di > db:
-                                    db = di
-                                    vb = i
-                            if first < 0 and db < outer:
-                                first = b
-                                if first != a:
-                                    break
-                            if db < d:
-                                d = db
-                                v = vb
-                        if first != a:
-                            continue
-                        if d < inner:
-                            cnt += 1.0
-                            continue
-                        w = 1.0 / (1.0 + np.exp((d - e) / width))
-                        if backward:
-                            c = g_a[m, j] * w * (1.0 - w) / width
-                            g_eps += c * d / e
-                            gd = -c * np.sign(s[m, v, j] - s[m, v, jj])
-                            grad_s[m, v, j] += gd
-                            grad_s[m, v, jj] -= gd
-                        else:
-                            cnt += w
-            if not backward:
-                n_a[m, j] = cnt
-            elif e > eps_min:  # the radius: through the distance to the k-th neighbour that attains it
-                if d_at > d_tk:
-                    gd = g_eps * np.sign(s[m, v_at, j] - s[m, v_at, kth])
-                    grad_s[m, v_at, j] += gd
-                    grad_s[m, v_at, kth] -= gd
-                else:
-                    gd = g_eps * np.sign(t[m, j] - t[m, kth])
-                    grad_t[m, j] += gd
-                    grad_t[m, kth] -= gd
-
-
-@functools.cache
-def _set_table(n: int, row: int) -> tuple[np.ndarray, np.ndarray]:
-    """Members (n_sets, max size; 0-based sources, increasing) and sizes of the sets of antichain ``row``."""
-    masks = _set_masks(n)[row]
-    members = [[i for i in range(n) if g >> i & 1] for g in masks]
-    table = np.zeros((len(members), max(map(len, members))), dtype=np.int64)
-    for a, mem in enumerate(members):
-        table[a, : len(mem)] = mem
-    return table, np.array([len(mem) for mem in members], dtype=np.int64)
-
-
-@njit(cache=True)
-def _inverse_permutations(order):
-    """Rank of each element from the order along the last axis (2-D: rows of permutations)."""
-    rank = np.empty_like(order)
-    for r in range(order.shape[0]):
-        for q in range(order.shape[1]):
-            rank[r, order[r, q]] = q
-    return rank
-
-
-def _sorted_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Order and rank along the last axis."""
-    order = np.argsort(x, axis=-1)
-    return order, _inverse_permutations(order.reshape(-1, x.shape[-1])).reshape(x.shape)
-
-
 class _SoftCounts(torch.autograd.Function):
     """Soft counts ``(n_α, n_T)``, each (M, B), of antichain ``row`` from ``t`` (M, B) and ``s`` (M, n, B), CPU.
 
-    Forward and backward are one numba kernel (:func:`_soft_counts`) that visits only the sample pairs within
-    ``(1 ± h) ε_j`` of each ball's edge, ``h = τ (1 − ln eps)`` (``eps`` of the input's dtype): beyond, the soft
-    weight is within rounding of 0 or 1 and its gradient 0. Computed in float64 whatever the input's dtype.
+    Forward and backward are one numba kernel (:func:`pidlearn.backends._soft_counts.soft_counts` and
+    :func:`~pidlearn.backends._soft_counts.soft_counts_backward`, shared with the NumPy backend) that visits only the
+    sample pairs within ``(1 ± h) ε_j`` of each ball's edge, ``h = τ (1 − ln eps)`` (``eps`` of the input's dtype):
+    beyond, the soft weight is within rounding of 0 or 1 and its gradient 0. Computed in float64 whatever the input's
+    dtype.
     """
 
     @staticmethod
     def forward(ctx, t, s, row, k, tau):
-        m, b = t.shape
-        n = s.shape[1]
-        tn = np.ascontiguousarray(t.detach().to("cpu", torch.float64).numpy())
-        sn = np.ascontiguousarray(s.detach().to("cpu", torch.float64).numpy())
-        members, sizes = _set_table(n, row)
+        samples = sort_samples(*(x.detach().to("cpu", torch.float64).numpy() for x in (t, s)))
         eps_min = torch.finfo(t.dtype).eps
-        args = (tn, sn, *_sorted_ranks(tn), *_sorted_ranks(sn), members, sizes, int(k), float(tau))
-        args = (*args, float(tau * (1.0 - math.log(eps_min))), float(eps_min))
-        kappa, eps = np.empty((m, b), dtype=np.int64), np.empty((m, b))
-        n_a, n_t = np.empty((m, b)), np.empty((m, b))
-        none_t, none_s = np.empty((0, 0)), np.empty((0, 0, 0))
-        _soft_counts(*args, kappa, eps, n_a, n_t, False, none_t, none_t, none_t, none_s)
-        ctx.args, ctx.state, ctx.device, ctx.dtype = args, (kappa, eps, n_a, n_t), t.device, t.dtype
-        return tuple(torch.from_numpy(x).to(t.device, t.dtype) for x in (n_a, n_t))
+        counts = soft_counts(samples, row, k, tau, eps_min)
+        ctx.saved = (samples, row, k, tau, eps_min, counts)
+        ctx.device, ctx.dtype = t.device, t.dtype
+        return tuple(torch.from_numpy(x).to(t.device, t.dtype) for x in (counts.n_a, counts.n_t))
 
     @staticmethod
     @once_differentiable
     def backward(ctx, g_a, g_t):
-        tn, sn = ctx.args[:2]
-        grad_t, grad_s = np.zeros_like(tn), np.zeros_like(sn)
-        g_a, g_t = (np.ascontiguousarray(g.detach().to("cpu", torch.float64).numpy()) for g in (g_a, g_t))
-        _soft_counts(*ctx.args, *ctx.state, True, g_a, g_t, grad_t, grad_s)
+        samples = ctx.saved[0]
+        grad_t, grad_s = np.zeros_like(samples.t), np.zeros_like(samples.s)
+        g_a, g_t = (g.detach().to("cpu", torch.float64).numpy() for g in (g_a, g_t))
+        soft_counts_backward(*ctx.saved, g_a, g_t, grad_t, grad_s)
         out = [torch.from_numpy(x).to(ctx.device, ctx.dtype) for x in (grad_t, grad_s)]
         return out[0], out[1], None, None, None
 
@@ -529,11 +249,11 @@ def _redundancies(target, sources, rows, k, tau, normalize):
         return _redundancies_dense(target, sources, rows, k, tau, normalize)
     t, s = _standardised(target, sources, normalize)
     b = t.shape[1]
-    psi_const = float(torch.special.digamma(torch.tensor([float(k), float(b)], dtype=torch.float64)).sum())
+    const = psi_const(k, b)
     out = []
     for r in rows:
         n_a, n_t = _SoftCounts.apply(t, s, r, k, tau)
-        local = psi_const - torch.special.digamma(n_a) - torch.special.digamma(n_t)
+        local = const - torch.special.digamma(n_a) - torch.special.digamma(n_t)
         out.append(local.mean(-1))
     return torch.stack(out, dim=-1)
 
@@ -624,14 +344,6 @@ def continuous_sxpid(
     return atoms[0] if squeeze else atoms
 
 
-@functools.cache
-def _goal_rows(n: int, gamma: tuple[float, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Antichains a goal ``Σ γ_α Π(α)`` needs and their weights ``(Mᵀγ)_α`` (since ``Π = M I_sx``)."""
-    w = lattice(n).mobius.toarray().T @ np.asarray(gamma, dtype=float)
-    rows = tuple(int(i) for i in np.flatnonzero(np.abs(w) > 1e-15))
-    return rows, tuple(float(w[i]) for i in rows)
-
-
 def continuous_sxpid_goal(
     target, sources, gamma, *, k: int = 3, tau: float = 0.02, base: float = 2, normalize: bool = True
 ) -> torch.Tensor:
@@ -653,10 +365,7 @@ def continuous_sxpid_goal(
     """
     target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize)
     n = sources.shape[-1]
-    gamma = tuple(float(g) for g in (gamma.tolist() if isinstance(gamma, torch.Tensor) else gamma))
-    if len(gamma) != lattice(n).n_atoms or not all(math.isfinite(g) for g in gamma):
-        raise ValueError(f"gamma must hold {lattice(n).n_atoms} finite weights for {n} sources, got {len(gamma)}")
-    rows, weights = _goal_rows(n, gamma)
+    rows, weights = _goal_rows(n, check_gamma(gamma, n))
     if not rows:
         out = target.sum(0) * 0.0
         return out[0] if squeeze else out
