@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from pidlearn.backends.torch.continuous_layers import ContinuousInfomorphicLayer  # noqa: E402
 from pidlearn.backends.torch.continuous_sxpid import continuous_sxpid, continuous_sxpid_goal  # noqa: E402
+from pidlearn.backends.torch.train import InfomorphicNetwork, Trainer  # noqa: E402
 from pidlearn.continuous import sxpid  # noqa: E402
 
 MI_GOAL = {"{1}{2}": 1.0, "{1}": 1.0, "{2}": 1.0, "{12}": 1.0}  # Σ atoms = I(Y; R, C)
@@ -162,8 +163,11 @@ def test_bad_input():
         layer(torch.randn(10, 3), torch.randn(10, 4))
     with pytest.raises(ValueError, match="x_context has 9"):
         layer(torch.randn(10, 4), torch.randn(9, 4))
-    with pytest.raises(ValueError, match="at least 4"):
-        layer(torch.randn(3, 4), torch.randn(3, 4))
+    assert layer(torch.randn(3, 4), torch.randn(3, 4)).shape == (3, 2)  # inference works on any batch...
+    with pytest.raises(ValueError, match="at least 4"):  # ...the goal's k = 3 neighbours need 4 samples
+        layer.goal_value()
+    with pytest.raises(TypeError, match="noise must be True or False"):
+        layer(torch.randn(10, 4), torch.randn(10, 4), noise=0)
     with pytest.raises(TypeError, match=r"layer\.to"):
         layer(torch.randn(10, 4, dtype=torch.float64), torch.randn(10, 4))
     with pytest.raises(TypeError, match=r"must be a torch\.Tensor"):
@@ -200,3 +204,108 @@ def test_bad_hyper_parameters(kwargs, error, match):
     args = {"n_receptive": 4, "n_context": 4, "n_neurons": 2, **kwargs}
     with pytest.raises(error, match=match):
         ContinuousInfomorphicLayer(**args)
+
+
+def test_noise_free_output_is_the_activation():
+    torch.manual_seed(10)
+    layer = ContinuousInfomorphicLayer(4, 4, 3, sigma=0.5)
+    x_r, x_c = _batch(50, torch.Generator().manual_seed(11))
+    a = layer(x_r, x_c, noise=False)
+    torch.testing.assert_close(a, layer._activation(*layer.drives(x_r, x_c)), rtol=0, atol=0)
+    pid = layer.pid()  # the binary layer's form: atoms (neurons, 4); H_res undefined for a real output
+    assert pid.atoms.shape == (3, 4) and bool(pid.residual_entropy.isnan().all())
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# InfomorphicNetwork(hidden_neurons="continuous") with the binary network's Trainer
+
+
+def _tiny_data(n=256, d=12, classes=4):
+    g = torch.Generator().manual_seed(20)
+    y = torch.randint(0, classes, (n,), generator=g)
+    x = torch.randn(n, d, generator=g) + torch.eye(classes, d)[y] * 2.0  # classes a little apart
+    return x, y
+
+
+def _continuous_net(**kw):
+    torch.manual_seed(21)
+    return InfomorphicNetwork(12, 4, hidden=6, hidden_neurons="continuous", **kw)
+
+
+def test_continuous_network_local_gradients():
+    """The hidden goal's gradient reaches the hidden weights; the readout's goal does not (Y reaches it detached)."""
+    net = _continuous_net()
+    x, y = _tiny_data()
+    ctx = torch.eye(4)[y]
+    theta, _ = net(x, ctx, generator=torch.Generator().manual_seed(22))
+    assert theta.shape == (256, 4) and isinstance(net.hidden, ContinuousInfomorphicLayer)
+    assert net.hidden.n_neurons == 6 and net.hidden.goal == "context_heuristic"  # the binary network's default goal
+    net.readout.loss().backward()
+    assert net.hidden.receptive.weight.grad is None and net.readout.receptive.weight.grad.abs().sum() > 0
+    loss = net.hidden.loss()
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert net.hidden.receptive.weight.grad.abs().sum() > 0 and net.hidden.context.weight.grad.abs().sum() > 0
+
+
+def test_continuous_network_trains_and_is_reproducible(tmp_path):
+    x, y = _tiny_data()
+    runs = []
+    for _ in range(2):
+        trainer = Trainer(_continuous_net(), batch_size=128, progress=False, monitor_every=1, seed=3)
+        before = trainer.network.hidden.receptive.weight.detach().clone()
+        history = trainer.fit(x, y, 1, eval_sets={"train": (x, y)})
+        runs.append((trainer, history))
+        assert not torch.equal(before, trainer.network.hidden.receptive.weight)  # two Adam steps moved it
+    (trainer, history), (other, history2) = runs
+    record = history[-1]
+    assert all(math.isfinite(v) for v in record["loss"].values())
+    assert list(record["atoms"]["hidden"]) == ["{1}{2}", "{1}", "{2}", "{12}", "H_res"]
+    assert math.isnan(record["atoms"]["hidden"]["H_res"]) and math.isfinite(record["atoms"]["hidden"]["{1}{2}"])
+    assert 0.0 <= record["accuracy"]["train"] <= 1.0
+    # the same seeds give the same weights, losses and predictions
+    for a, b in zip(trainer.network.state_dict().values(), other.network.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert record["loss"] == history2[-1]["loss"]
+    pred = trainer.predict(x[:3])  # inference on fewer samples than the goal needs
+    assert pred.shape == (3,) and torch.equal(pred, other.predict(x[:3]))
+    # a checkpoint resumes to the same state (weights_only load)
+    trainer.save(tmp_path / "c.pt")
+    resumed = Trainer(_continuous_net(), batch_size=128, progress=False, monitor_every=1, seed=3)
+    resumed.load(tmp_path / "c.pt")
+    for a, b in zip(trainer.network.state_dict().values(), resumed.network.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_continuous_network_evaluation_modes():
+    """At evaluation "max" and "mean" pass the noise-free A(r, c) to the readout, "sample" a noisy Y."""
+    net = _continuous_net(hidden_sigma=0.3).eval()
+    x, _ = _tiny_data(40)
+    zeros = torch.zeros(40, 4)
+    with torch.no_grad():
+        a = net.hidden._activation(*net.hidden.drives(x, zeros))
+        outs = {}
+        for how in ("sample", "max", "mean"):
+            net(x, zeros, generator=torch.Generator().manual_seed(0), hidden_output=how)
+            outs[how] = net.readout._last
+    assert net.hidden.sigma == 0.3
+    torch.testing.assert_close(net.readout.receptive(a), outs["mean"][1][0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(outs["max"][1][0], outs["mean"][1][0], rtol=0, atol=0)
+    assert not torch.allclose(outs["sample"][1][0], outs["mean"][1][0])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"hidden_neurons": "spiking"}, ValueError, "hidden_neurons must be 'binary' or 'continuous'"),
+        ({"hidden_sigma": 0.2}, ValueError, "hidden_sigma is the output noise of continuous"),
+        ({"hidden_neurons": "continuous", "hidden_sigma": 0.0}, ValueError, "sigma must be a finite positive"),
+        ({"hidden_neurons": "continuous", "hidden_goal": "context_optimised"}, ValueError, "H_res"),
+        ({"hidden_neurons": "continuous", "hidden_goal": "trivariate_optimised"}, ValueError, "3 sources"),
+        ({"hidden_neurons": "continuous", "lateral_connections": 3}, ValueError, "no lateral inputs"),
+        ({"hidden": 0, "hidden_neurons": "continuous"}, ValueError, "hidden=0 has none"),
+    ],
+)
+def test_continuous_network_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        InfomorphicNetwork(12, 4, **{"hidden": 6, **kwargs})

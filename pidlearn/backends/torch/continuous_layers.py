@@ -29,6 +29,7 @@ interpretable neural learning based on local information-theoretic goal function
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import torch
@@ -37,7 +38,7 @@ from torch import nn
 from pidlearn.backends._settings import check_finite_number, layer_settings
 from pidlearn.backends.torch import activations as _act
 from pidlearn.backends.torch.continuous_sxpid import continuous_sxpid, continuous_sxpid_goal
-from pidlearn.backends.torch.functional import atom_names
+from pidlearn.backends.torch.functional import SxPIDAtoms, atom_names
 from pidlearn.backends.torch.layers import InfomorphicLayer, _check_finite
 from pidlearn.goals import goal_vector
 
@@ -163,16 +164,13 @@ class ContinuousInfomorphicLayer(nn.Module):
         x_c = self._check_input(x_context, self.n_context, "x_context")
         if x_r.shape[0] != x_c.shape[0]:
             raise ValueError(f"x_receptive has {x_r.shape[0]} samples but x_context has {x_c.shape[0]}")
-        if x_r.shape[0] <= self.k:
-            raise ValueError(
-                f"the batch has {x_r.shape[0]} samples; the goal's k = {self.k} nearest neighbours need at least "
-                f"{self.k + 1} (use a larger batch, or a smaller k)"
-            )
         r, c = self.receptive(x_r), self.context(x_c)
         _check_finite(r, c)
         return r, c
 
-    def forward(self, x_receptive, x_context, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(
+        self, x_receptive, x_context, *, generator: torch.Generator | None = None, noise: bool = True
+    ) -> torch.Tensor:
         """Real-valued outputs ``Y = A(r, c) + σ ε`` for one batch, (batch, n_neurons), with gradient.
 
         Parameters
@@ -181,14 +179,20 @@ class ContinuousInfomorphicLayer(nn.Module):
         x_context : Tensor, shape (batch, n_context)
         generator : torch.Generator, optional
             Random source of the noise ``ε``.
+        noise : bool, default True
+            ``False`` returns the noise-free ``A(r, c)``, the mean and mode of ``Y`` (for evaluation; the goal of
+            such a batch is not meaningful: a deterministic output has no noise to bound its information).
 
         Inputs follow :meth:`InfomorphicLayer.forward`'s dtype rule (floating inputs in the layer's dtype, integer
-        and bool inputs converted); the batch needs more than ``k`` samples.
+        and bool inputs converted). Any batch size works here; the goal (:meth:`goal_value`, :meth:`loss`,
+        :meth:`pid`) needs more than ``k`` samples.
         """
+        if not isinstance(noise, bool):
+            raise TypeError(f"noise must be True or False, got {noise!r}")
         r, c = self.drives(x_receptive, x_context)
-        a = self._activation(r, c)
-        noise = torch.randn(a.shape, generator=generator, dtype=a.dtype, device=a.device)
-        y = a + self.sigma * noise
+        y = self._activation(r, c)
+        if noise:
+            y = y + self.sigma * torch.randn(y.shape, generator=generator, dtype=y.dtype, device=y.device)
         self._last = (y, r, c)
         return y
 
@@ -196,6 +200,11 @@ class ContinuousInfomorphicLayer(nn.Module):
         if self._last is None:
             raise RuntimeError("call the layer on a batch first: goal_value(), loss() and atoms() use the last batch")
         y, r, c = self._last
+        if y.shape[0] <= self.k:
+            raise ValueError(
+                f"the batch has {y.shape[0]} samples; the goal's k = {self.k} nearest neighbours need at least "
+                f"{self.k + 1} (use a larger batch, or a smaller k)"
+            )
         if not self.drive_gradient:
             r, c = r.detach(), c.detach()
         return y, [r, c]
@@ -212,11 +221,21 @@ class ContinuousInfomorphicLayer(nn.Module):
         """``−Σ_j G_j`` on the last batch (a scalar to minimise)."""
         return -self.goal_value().sum()
 
+    def pid(self) -> SxPIDAtoms:
+        """All continuous SxPID atoms (neurons, n_atoms) of the last batch, differentiable, in the binary layer's form.
+
+        ``residual_entropy`` is NaN: for a real-valued output it is a differential entropy without a fixed scale.
+        The trainer's monitor (:class:`~pidlearn.backends.torch.train.Trainer`, every ``monitor_every``-th batch)
+        reads the atoms from here, as it does for :class:`InfomorphicLayer`.
+        """
+        y, sources = self._sources()
+        atoms = continuous_sxpid(y, sources, k=self.k, tau=self.tau)
+        return SxPIDAtoms(atoms, torch.full(atoms.shape[:1], math.nan, dtype=atoms.dtype, device=atoms.device))
+
     def atoms(self) -> dict[str, torch.Tensor]:
         """Continuous SxPID atoms per neuron on the last batch, ``{name: Tensor (neurons,)}`` in bits (detached)."""
-        y, sources = self._sources()
         with torch.no_grad():
-            values = continuous_sxpid(y, sources, k=self.k, tau=self.tau)
+            values = self.pid().atoms
         return {name: values[:, i] for i, name in enumerate(atom_names(self.n_sources))}
 
     def extra_repr(self) -> str:

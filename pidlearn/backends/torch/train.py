@@ -5,7 +5,8 @@ Recipe of the reference experiments (Makkeh et al. PNAS 2025; Schneider et al. I
 * pixels standardised with the training mean and standard deviation; batches of 1024; each layer its own Adam
   (hidden: lr 2e-3, weight decay 3.5e-4; readout: lr 3e-3, weight decay 1.5e-4);
 * hidden layer: R = image, C = one-hot label (learned context weights), optional lateral L = the layer's own samples
-  from a first pass with L = 0 (only the second pass enters the goal);
+  from a first pass with L = 0 (only the second pass enters the goal); or, with ``hidden_neurons="continuous"``,
+  real-valued neurons ``Y = A(r, c) + σ ε`` whose goal is in continuous SxPID atoms (:mod:`.continuous_layers`);
 * readout: 10 neurons with ``θ = σ(r)``, R = the hidden samples (or the image), C = one-hot label through fixed
   identity weights (trainable bias), goal preset ``readout``;
 * test: the label input is all zeros; a readout neuron whose mean θ over the evaluated set is ``≥ 0.5`` is flipped
@@ -22,6 +23,7 @@ from pidlearn.backends._settings import check_network_sizes
 from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.plots import plot_history  # re-exported: the plots are shared by both backends
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
+from pidlearn.backends.torch.continuous_layers import ContinuousInfomorphicLayer
 from pidlearn.backends.torch.layers import InfomorphicLayer
 from pidlearn.backends.torch.optim import Adam
 from pidlearn.goals import RESIDUAL, preset
@@ -69,6 +71,15 @@ class InfomorphicNetwork(nn.Module):
         What the readout sees during training: the hidden samples of the same pass, which had the label as context
         (the reference code), or the hidden samples of a second, gradient-free pass with the label input zeroed,
         i.e. what the readout sees at test time. The hidden layer's own goal always uses the labelled pass.
+    hidden_neurons : {"binary", "continuous"}, default "binary"
+        The hidden neurons' output: a binary sample ``Y ∈ {−1, +1}`` with its goal in the plug-in atoms of binned
+        drives (:class:`InfomorphicLayer`), or a real number ``Y = A(r, c) + σ ε`` with its goal in continuous SxPID
+        atoms of the unbinned drives (:class:`~.continuous_layers.ContinuousInfomorphicLayer`; two-source goals
+        without ``H_res``, no lateral inputs). Either way the readout receives the outputs without gradient: each
+        layer learns from its own goal only.
+    hidden_sigma : float, optional
+        Output noise ``σ`` of continuous hidden neurons (default 0.1, the layer's); only with
+        ``hidden_neurons="continuous"``.
 
     Notes
     -----
@@ -91,22 +102,48 @@ class InfomorphicNetwork(nn.Module):
         hidden_activation_kwargs: dict | None = None,
         context_init_gain: float = 1.0,
         readout_input: str = "labelled",
+        hidden_neurons: str = "binary",
+        hidden_sigma: float | None = None,
     ):
         super().__init__()
         n_inputs, n_classes, hidden = check_network_sizes(n_inputs, n_classes, hidden)
         if readout_input not in ("labelled", "unlabelled"):
             raise ValueError(f"readout_input must be 'labelled' or 'unlabelled', got {readout_input!r}")
+        if hidden_neurons not in ("binary", "continuous"):
+            raise ValueError(f"hidden_neurons must be 'binary' or 'continuous', got {hidden_neurons!r}")
+        if hidden_sigma is not None and hidden_neurons != "continuous":
+            raise ValueError(
+                "hidden_sigma is the output noise of continuous hidden neurons; pass hidden_neurons='continuous' "
+                "with it, or drop it"
+            )
         if not (isinstance(context_init_gain, int | float) and context_init_gain > 0):
             raise ValueError(f"context_init_gain must be a positive number, got {context_init_gain!r}")
-        if not hidden and (hidden_activation_kwargs or context_init_gain != 1.0 or readout_input != "labelled"):
+        if not hidden and (
+            hidden_activation_kwargs
+            or context_init_gain != 1.0
+            or readout_input != "labelled"
+            or hidden_neurons != "binary"
+        ):
             raise ValueError(
-                "hidden_activation_kwargs, context_init_gain and readout_input configure the hidden layer, "
-                "and hidden=0 has none"
+                "hidden_activation_kwargs, context_init_gain, readout_input and hidden_neurons configure the hidden "
+                "layer, and hidden=0 has none"
             )
         self.readout_input = readout_input
+        self.hidden_neurons = hidden_neurons
         self.n_inputs, self.n_classes, self.n_hidden = n_inputs, n_classes, hidden
         self.hidden = None
-        if hidden:
+        if hidden and hidden_neurons == "continuous":
+            if lateral_connections is not None:
+                raise ValueError("continuous hidden neurons have no lateral inputs: drop lateral_connections")
+            self.hidden = ContinuousInfomorphicLayer(
+                n_inputs,
+                n_classes,
+                hidden,
+                goal=hidden_goal,
+                activation_kwargs=hidden_activation_kwargs,
+                **({} if hidden_sigma is None else {"sigma": hidden_sigma}),
+            )
+        elif hidden:
             n_src = preset(hidden_goal)[0] if isinstance(hidden_goal, str) else _n_sources_of(hidden_goal)
             self.hidden = InfomorphicLayer(
                 n_inputs,
@@ -117,9 +154,9 @@ class InfomorphicNetwork(nn.Module):
                 lateral_connections=lateral_connections if n_src == 3 else None,
                 activation_kwargs=hidden_activation_kwargs,
             )
-            if context_init_gain != 1.0:
-                with torch.no_grad():
-                    self.hidden.context.weight.mul_(float(context_init_gain))
+        if hidden and context_init_gain != 1.0:
+            with torch.no_grad():
+                self.hidden.context.weight.mul_(float(context_init_gain))
         self.readout = InfomorphicLayer(
             hidden or n_inputs,
             n_classes,
@@ -130,7 +167,7 @@ class InfomorphicNetwork(nn.Module):
             context_identity=True,
         )
 
-    def layers(self) -> dict[str, InfomorphicLayer]:
+    def layers(self) -> dict[str, InfomorphicLayer | ContinuousInfomorphicLayer]:
         """The layers by name, input to output."""
         return (
             {"hidden": self.hidden, "readout": self.readout} if self.hidden is not None else {"readout": self.readout}
@@ -147,25 +184,31 @@ class InfomorphicNetwork(nn.Module):
         """Readout θ and samples; every layer keeps its batch for ``loss()`` / ``atoms()``.
 
         ``hidden_output`` is what the readout receives from the hidden layer: ``"sample"`` (its samples, as in
-        training), ``"max"`` (the more probable value, ``sign(θ − 1/2)``) or ``"mean"`` (the expectation ``2θ − 1``).
+        training), ``"max"`` (the more probable value, ``sign(θ − 1/2)``) or ``"mean"`` (the expectation ``2θ − 1``);
+        for continuous hidden neurons ``"max"`` and ``"mean"`` are both the noise-free ``A(r, c)``.
         """
         if hidden_output not in ("sample", "max", "mean"):
             raise ValueError(f"hidden_output must be 'sample', 'max' or 'mean', got {hidden_output!r}")
         h = x
         if self.hidden is not None:
-            theta, h = self._hidden_pass(x, context, generator)
+            theta, h = self._hidden_pass(x, context, generator, hidden_output)
             if self.training and self.readout_input == "unlabelled":
                 last = self.hidden._last  # the hidden goal keeps the labelled pass
                 with torch.no_grad():
-                    theta, h = self._hidden_pass(x, torch.zeros_like(context), generator)
+                    theta, h = self._hidden_pass(x, torch.zeros_like(context), generator, hidden_output)
                 self.hidden._last = last
-            if hidden_output == "max":
+            if theta is None:  # continuous neurons: the readout gets Y without gradient (local learning)
+                h = h.detach()
+            elif hidden_output == "max":
                 h = torch.where(theta.detach() >= 0.5, 1.0, -1.0).to(theta.dtype)
             elif hidden_output == "mean":
                 h = (2.0 * theta - 1.0).detach()
         return self.readout(h, context, generator=generator)
 
-    def _hidden_pass(self, x, context, generator):
+    def _hidden_pass(self, x, context, generator, hidden_output):
+        """``(θ, samples)`` of binary hidden neurons; ``(None, Y)`` of continuous ones."""
+        if isinstance(self.hidden, ContinuousInfomorphicLayer):
+            return None, self.hidden(x, context, generator=generator, noise=hidden_output == "sample")
         if self.hidden.lateral:  # step 1 with lateral input 0, step 2 with step 1's samples
             return self.hidden(x, context, None, generator=generator, steps=2)
         return self.hidden(x, context, generator=generator)
