@@ -3,6 +3,7 @@
     python benchmarks/mole_backend_agreement.py [--cases MNIST-MLP Fashion-MNIST-CNN Cora-GCN MUTAG-GIN]
         [--seeds 0 1 2] [--epochs E] [--subset N] [--folds F] [--data ../shared/datasets] [--json out.json]
     python benchmarks/mole_backend_agreement.py --paired [same options]      # same weights, batches, dropout masks
+        [--dtype float32|float64] [--trace] [--control]
     python benchmarks/mole_backend_agreement.py --lockstep 234 [--seeds 0]
 
 Each case runs ``pidlearn.backends.torch.mole_data.run_experiment`` and ``pidlearn.backends.numpy.mole.run_experiment``
@@ -18,7 +19,12 @@ and the difference NumPy − torch in points; ``--json`` writes every run and th
 objective parameters), on the same batches and the same dropout masks (every dropout of both networks draws from its
 own copy of one seeded torch generator); the sequential schedule follows torch's stage changes (a module stops when
 its MI stalls, and the last digits of the MI can stop one backend an epoch earlier; the count is printed). What is
-left of the difference is float32 rounding amplified by training.
+left of the difference is float32 rounding amplified by training. ``--dtype float64``: both networks, their inputs
+and objectives in float64. ``--trace``: per run (graph data: per fold) the epochs where the largest difference of
+the two backends' weights and running statistics (each tensor's relative to its largest value) passes 1e-6, 1e-5,
+..., where the stage changes and where the test accuracies part; ``--json`` gets every epoch. ``--control``: the
+NumPy backend replaced by a second torch network whose initial weights are one unit in the last place away from the
+first's (the same code on both sides): the spread that rounding alone gives, to judge the NumPy − torch difference by.
 
 ``--lockstep STEPS``: the MNIST-MLP network with the Rényi objective (the legacy default), built once in torch and
 copied into NumPy, trained by both trainers on the same batches for STEPS steps; prints after some steps the largest
@@ -54,6 +60,10 @@ CASES = {
     "Cora-GCN": ("node", "cora", {"objective": "renyi", "schedule": "asynchronous", "epochs": 200}),
     "MUTAG-GIN": ("graph", "mutag", {"objective": "renyi", "schedule": "sequential", "epochs": 50}),
 }  # fmt: skip
+
+
+#: ``--control``: the name of the second run (torch, its initial weights one unit in the last place away).
+CONTROL = "torch ±1 ulp"
 
 
 def settings(case: str, epochs: int | None, subset: int | None, folds: int | None) -> dict:
@@ -97,6 +107,7 @@ def _shared_dropout(torch_root, numpy_layers, seed: int) -> None:
 
     Both trainers run the same dropouts in the same order (modules 1..K, then the head; none in evaluation), so the
     k-th mask of the torch network equals the k-th mask of the NumPy one. Replaces the instances' ``forward``.
+    ``numpy_layers`` may be a second torch module (``--control``): it gets the second generator.
     """
     import types
 
@@ -121,9 +132,19 @@ def _shared_dropout(torch_root, numpy_layers, seed: int) -> None:
         self._scale = mask(x.shape, self.p, "numpy").numpy().astype(x.dtype)
         return x * self._scale
 
+    def control_forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        return x * mask(x.shape, self.p, "numpy").to(x.dtype)
+
     for m in torch_root.modules():
         if isinstance(m, torch.nn.Dropout):
             m.forward = types.MethodType(torch_forward, m)
+    if isinstance(numpy_layers, torch.nn.Module):
+        for m in numpy_layers.modules():
+            if isinstance(m, torch.nn.Dropout):
+                m.forward = types.MethodType(control_forward, m)
+        return
 
     def walk(layer):
         if isinstance(layer, nnp.Dropout):
@@ -152,8 +173,48 @@ def _np_batch(inp, y):
     return inp.numpy(), y
 
 
-def _paired_fit(case: str, kw: dict, seed: int, train, test, in_features: int, n_classes: int) -> tuple:
-    """Train both trainers side by side; ``train(generator)`` gives one epoch's torch batches. Test accuracies."""
+def _max_differences(tm, nm) -> list[float]:
+    """Largest |torch − NumPy| over the parameters and running statistics of each module and of the head, each
+    tensor's relative to its largest |value| (running variances and weights on one scale)."""
+    out = []
+    for t, n in zip([*tm.modules, tm.head], [*nm.modules, nm.head], strict=True):
+        ts, ns = t.state_dict(), n.state_dict()
+        pairs = [(_f64(ts[k]), _f64(ns[k])) for k in ns if k in ts and _f64(ns[k]).size]
+        out.append(max(float(abs(a - b).max() / max(abs(a).max(), 1e-30)) for a, b in pairs))
+    return out
+
+
+def _f64(v):
+    """A torch tensor or NumPy array as a float64 NumPy array (integer buffers such as ``num_batches_tracked``
+    too)."""
+    import numpy as np
+
+    return v.double().numpy() if hasattr(v, "double") else np.asarray(v, dtype=np.float64)
+
+
+def _nudge(modules, seed: int) -> None:
+    """Move every parameter of ``modules`` by one unit in the last place of its dtype, up or down at random."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in torch.nn.ModuleList(modules).parameters():
+            up = torch.rand(p.shape, generator=generator) < 0.5
+            p.copy_(torch.nextafter(p, torch.where(up, torch.inf, -torch.inf).to(p.dtype)))
+
+
+def _paired_fit(case: str, kw: dict, seed: int, train, test, in_features: int, n_classes: int, *,
+                dtype: str = "float32", trace: list | None = None, control: bool = False) -> tuple:  # fmt: skip
+    """Train both trainers side by side; ``train(generator)`` gives one epoch's torch batches. Test accuracies.
+
+    ``dtype="float64"``: both networks, their inputs and (so) every computation in float64. ``trace``: a list that
+    gets one dict per epoch (stage, the largest relative weight difference of every module and the head, the epoch's
+    training MI of each trainer, the test accuracy of each, whether the schedule had to be synced). ``control``:
+    the second trainer is torch too, its initial weights one unit in the last place away from the first's.
+    """
+    import copy
+
+    import numpy as np
     import torch
 
     from pidlearn.backends.numpy import mole as numpy_mole
@@ -167,32 +228,77 @@ def _paired_fit(case: str, kw: dict, seed: int, train, test, in_features: int, n
     torch.manual_seed(seed)
     mods, head = mole_data.build_network(data_type, in_features, n_classes, cfg["hidden"])
     tm = MOLE(mods, kw["objective"], head, **common)
-    nmods, nhead = numpy_mole.build_network(data_type, in_features, n_classes, cfg["hidden"], seed=seed)
-    for t, n in zip([*mods, head], [*nmods, nhead], strict=True):
-        n.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
-    nm = numpy_mole.MOLE(nmods, kw["objective"], nhead, **common)
+    if dtype == "float64":
+        for t in [*mods, head, tm.objectives]:
+            t.double()
+        train, test = _float64_batches(train), _float64_batches(test)
+    if control:
+        nmods, nhead = copy.deepcopy(mods), copy.deepcopy(head)
+        _nudge([*nmods, nhead], seed)
+        nm = MOLE(nmods, kw["objective"], nhead, **common)
+        if dtype == "float64":
+            nm.objectives.double()
+        second = torch.nn.ModuleList([*nmods, nhead])
+
+        def convert(batches):
+            return batches
+    else:
+        nmods, nhead = numpy_mole.build_network(data_type, in_features, n_classes, cfg["hidden"], seed=seed)
+        for t, n in zip([*mods, head], [*nmods, nhead], strict=True):
+            if dtype == "float64":
+                n.astype(np.float64)
+            n.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+        nm = numpy_mole.MOLE(nmods, kw["objective"], nhead, **common)
+        second = [*nmods, nhead]
+
+        def convert(batches):
+            return [_np_batch(*b) for b in batches]
+
     generator = torch.Generator().manual_seed(seed)
     first = train(generator)
     tm.prepare(first)
-    nm.prepare([_np_batch(*b) for b in first])
+    nm.prepare(convert(first))
     for tobj, nobj in zip(tm.objectives, nm.objectives, strict=True):
-        nobj.load_state_dict({k: v.numpy() for k, v in tobj.state_dict().items()})
-    _shared_dropout(torch.nn.ModuleList([*mods, head]), [*nmods, nhead], seed)
+        nobj.load_state_dict({k: v.clone() if control else v.numpy() for k, v in tobj.state_dict().items()})
+    _shared_dropout(torch.nn.ModuleList([*mods, head]), second, seed)
     batches, stage_syncs = first, 0
+    np_test = convert(test)
     while not tm.done(kw["epochs"]):
         tm.fit(batches, kw["epochs"], stop_after=1)
-        nm.fit([_np_batch(*b) for b in batches], kw["epochs"], stop_after=1)
-        if (nm.stage, nm.stage_epochs) != (tm.stage, tm.stage_epochs):
+        nm.fit(convert(batches), kw["epochs"], stop_after=1)
+        synced = (nm.stage, nm.stage_epochs) != (tm.stage, tm.stage_epochs)
+        if synced:
             # sequential: a module stops when its training MI stalls; a difference in the last digits of the MI can
             # stop one trainer an epoch earlier. Follow torch's schedule and count how often that happened.
             stage_syncs += 1
             nm.stage, nm.stage_epochs, nm.best, nm.stale = tm.stage, tm.stage_epochs, tm.best, tm.stale
+        if trace is not None:
+            th, nh = tm.history[-1], nm.history[-1]
+            trace.append({"epoch": tm.epoch, "stage": th["stage"], "diff": _max_differences(tm, nm),
+                          "mi": (th["mi"], nh["mi"]), "head_loss": (th.get("head_loss"), nh.get("head_loss")),
+                          "accuracy": (tm.accuracy(test), nm.accuracy(np_test)), "synced": synced})  # fmt: skip
         batches = train(generator)
-    return tm.accuracy(test), nm.accuracy([_np_batch(*b) for b in test]), stage_syncs
+    return tm.accuracy(test), nm.accuracy(np_test), stage_syncs
 
 
-def run_paired(case: str, seed: int, kw: dict, data: str) -> list[dict]:
-    """One paired run (both backends): the protocol of ``mole_data.run_experiment`` with ``select="last"``."""
+def _float64_batches(data):
+    """The same batches (a list, or a callable ``f(generator)``) with float64 inputs."""
+    import torch
+
+    def cast(batches):
+        return [(inp.to(torch.float64) if hasattr(inp, "edges") else inp.double(), y) for inp, y in batches]
+
+    return (lambda generator: cast(data(generator))) if callable(data) else cast(data)
+
+
+def run_paired(case: str, seed: int, kw: dict, data: str, *, dtype: str = "float32", trace: bool = False,
+               control: bool = False) -> list[dict]:  # fmt: skip
+    """One paired run (both backends): the protocol of ``mole_data.run_experiment`` with ``select="last"``.
+
+    ``trace``: every run's per-epoch record (see :func:`_paired_fit`) under ``"trace"`` (one list per fold), and a
+    summary printed per fold. ``control``: torch against torch one ulp away (:func:`_paired_fit`), the second run
+    named :data:`CONTROL`.
+    """
     import numpy as np
     import torch
 
@@ -201,6 +307,13 @@ def run_paired(case: str, seed: int, kw: dict, data: str) -> list[dict]:
     torch.set_num_threads(1)
     data_type, dataset, _ = CASES[case]
     path = mole_data.find_dataset(data_type, dataset, data)
+    traces: list[list[dict]] = []
+
+    def opts():
+        if trace:
+            traces.append([])
+        return {"dtype": dtype, "trace": traces[-1] if trace else None, "control": control}
+
     t0 = time.perf_counter()
     if data_type in ("vector", "grid"):
         (xt, yt), test = mole_data.load_images(path, train_size=kw.get("train_size"), flatten=data_type == "vector")
@@ -211,13 +324,13 @@ def run_paired(case: str, seed: int, kw: dict, data: str) -> list[dict]:
             return [(xt[i], yt[i]) for i in (order[k * bs : (k + 1) * bs] for k in range(len(yt) // bs))]
 
         tests = [(test[0][k : k + 1024], test[1][k : k + 1024]) for k in range(0, len(test[1]), 1024)]
-        accs = [_paired_fit(case, kw, seed, train, tests, xt.shape[1], 10)]
+        accs = [_paired_fit(case, kw, seed, train, tests, xt.shape[1], 10, **opts())]
     elif data_type == "node":
         d = mole_data.load_planetoid(path)
         g, y = d["graph"], d["labels"]
         batch = [(g.with_index(d["train"]), y[d["train"]])]
         accs = [_paired_fit(case, kw, seed, lambda gen: batch, [(g.with_index(d["test"]), y[d["test"]])],
-                            g.x.shape[1], d["n_classes"])]  # fmt: skip
+                            g.x.shape[1], d["n_classes"], **opts())]  # fmt: skip
     else:
         ds = mole_data.load_tu(path)
         folds = mole_data.stratified_folds(ds.labels, 10, seed)
@@ -226,24 +339,62 @@ def run_paired(case: str, seed: int, kw: dict, data: str) -> list[dict]:
             train_ids = np.setdiff1d(np.arange(len(ds)), folds[f])
             bs = mole_data.DEFAULTS["graph"]["batch_size"]
             accs.append(_paired_fit(case, kw, seed + f, ds.loader(train_ids, bs), ds.loader(folds[f], bs)(None),
-                                    ds.n_features, ds.n_classes))  # fmt: skip
+                                    ds.n_features, ds.n_classes, **opts()))  # fmt: skip
     seconds = time.perf_counter() - t0
-    return [{"case": case, "backend": b, "seed": seed, "test_accuracy": float(np.mean([a[i] for a in accs])),
-             "seconds": seconds / 2, "paired": True, "stage_syncs": sum(a[2] for a in accs), "settings": kw}
-            for i, b in enumerate(("torch", "numpy"))]  # fmt: skip
+    for f, tr in enumerate(traces):
+        fold = f" fold {f}" if data_type == "graph" else ""
+        print_trace(f"{case} seed {seed}{fold}", tr, CONTROL if control else "numpy")
+    runs = [{"case": case, "backend": b, "seed": seed, "test_accuracy": float(np.mean([a[i] for a in accs])),
+             "fold_accuracy": [a[i] for a in accs], "seconds": seconds / 2, "paired": True, "dtype": dtype,
+             "stage_syncs": sum(a[2] for a in accs), "settings": kw}
+            for i, b in enumerate(("torch", CONTROL if control else "numpy"))]  # fmt: skip
+    if trace:
+        runs[0]["trace"] = traces
+    return runs
 
 
-def summarise(runs: list[dict], cases, seeds) -> list[dict]:
+def print_trace(title: str, trace: list[dict], second: str = "numpy") -> None:
+    """The epochs of one paired run where the largest relative weight difference first passes 1e-6, 1e-5, ..., 1e-1,
+    the stage changes, the schedule was synced or the test accuracies part, and the last epoch."""
+    print(f"{title}\n| epoch | stage | max |Δw| / max |w| per module, head | MI torch / {second} (bits) "
+          f"| test acc. torch / {second} | note |\n|---|---|---|---|---|---|")  # fmt: skip
+    level, stage, parted = 1e-6, None, False
+    for i, r in enumerate(trace):
+        notes = []
+        top = max(r["diff"])
+        while top > level and level < 1:
+            notes.append(f"> {level:.0e}")
+            level *= 10
+        if r["stage"] != stage:
+            notes.append(f"stage {r['stage']}")
+            stage = r["stage"]
+        if r["synced"]:
+            notes.append("synced")
+        if (abs(r["accuracy"][0] - r["accuracy"][1]) > 1e-6) != parted:  # torch's mean is a float32
+            parted = not parted
+            notes.append("accuracies part" if parted else "accuracies equal")
+        if not notes and i < len(trace) - 1:
+            continue
+        mi = " / ".join(f"{v:.4f}" for v in (*r["mi"][0].values(), *r["mi"][1].values())) or "-"
+        diffs = ", ".join(f"{d:.1e}" for d in r["diff"])
+        print(
+            f"| {r['epoch']} | {r['stage']} | {diffs} | {mi} | {100 * r['accuracy'][0]:.1f} / "
+            f"{100 * r['accuracy'][1]:.1f} | {'; '.join(notes)} |"
+        )
+
+
+def summarise(runs: list[dict], cases, seeds, second: str = "numpy") -> list[dict]:
+    """Per case: each run's accuracies, their mean and standard deviation, and ``second``'s mean − torch's."""
     rows = []
     for case in cases:
         row = {"case": case, "seeds": list(seeds)}
-        for backend in ("torch", "numpy"):
+        for backend in ("torch", second):
             acc = [100 * r["test_accuracy"] for r in runs if r["case"] == case and r["backend"] == backend]
             row[backend] = acc
             row[f"{backend}_mean"] = statistics.mean(acc)
             row[f"{backend}_sd"] = statistics.stdev(acc) if len(acc) > 1 else 0.0
             row[f"{backend}_seconds"] = sum(r["seconds"] for r in runs if r["case"] == case and r["backend"] == backend)
-        row["difference"] = row["numpy_mean"] - row["torch_mean"]
+        row["difference"] = row[f"{second}_mean"] - row["torch_mean"]
         rows.append(row)
     return rows
 
@@ -257,18 +408,19 @@ def describe(case: str, kw: dict) -> str:
     return ", ".join(parts)
 
 
-def markdown(rows: list[dict], configs: dict) -> str:
+def markdown(rows: list[dict], configs: dict, second: str = "numpy") -> str:
+    b = second
     lines = [
-        "| case | configuration | seeds | torch (%) | numpy (%) | numpy − torch (pts) | per seed torch / numpy (%) "
-        "| s torch / numpy |",
+        f"| case | configuration | seeds | torch (%) | {b} (%) | {b} − torch (pts) | per seed torch / {b} (%) "
+        f"| s torch / {b} |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        per_seed = "; ".join(f"{t:.1f} / {n:.1f}" for t, n in zip(r["torch"], r["numpy"], strict=True))
+        per_seed = "; ".join(f"{t:.1f} / {n:.1f}" for t, n in zip(r["torch"], r[b], strict=True))
         lines.append(
             f"| {r['case']} | {describe(r['case'], configs[r['case']])} | {', '.join(map(str, r['seeds']))} "
-            f"| {r['torch_mean']:.2f} ± {r['torch_sd']:.2f} | {r['numpy_mean']:.2f} ± {r['numpy_sd']:.2f} "
-            f"| {r['difference']:+.2f} | {per_seed} | {r['torch_seconds']:.0f} / {r['numpy_seconds']:.0f} |"
+            f"| {r['torch_mean']:.2f} ± {r['torch_sd']:.2f} | {r[f'{b}_mean']:.2f} ± {r[f'{b}_sd']:.2f} "
+            f"| {r['difference']:+.2f} | {per_seed} | {r['torch_seconds']:.0f} / {r[f'{b}_seconds']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -326,6 +478,18 @@ def main(argv=None) -> int:
     p.add_argument("--json", metavar="FILE", help="write the runs and the table as JSON")
     p.add_argument("--paired", action="store_true",
                    help="both backends from torch's weights, on the same batches and dropout masks")  # fmt: skip
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="--paired: both networks, inputs and objectives in this precision")  # fmt: skip
+    p.add_argument(
+        "--trace",
+        action="store_true",
+        help="--paired: print per run the epochs where the backends' weights part (and --json them all)",
+    )
+    p.add_argument(
+        "--control",
+        action="store_true",
+        help="--paired: torch against torch whose initial weights are one ulp away, instead of NumPy",
+    )
     p.add_argument("--lockstep", type=int, metavar="STEPS", help="run the same-weights, same-batches check instead")
     args = p.parse_args(argv)
     if args.epochs is not None and args.epochs < 1:
@@ -334,6 +498,8 @@ def main(argv=None) -> int:
         p.error(f"--subset must be at least one batch (256 images), got {args.subset}")
     if args.folds is not None and not 1 <= args.folds <= 10:
         p.error(f"--folds must lie in 1..10, got {args.folds}")
+    if (args.dtype != "float32" or args.trace or args.control) and not args.paired:
+        p.error("--dtype, --trace and --control go with --paired")
     if not Path(args.data).exists():
         p.error(f"--data {args.data} does not exist (the shared/datasets folder)")
     if args.lockstep is not None:
@@ -344,7 +510,8 @@ def main(argv=None) -> int:
     for case in args.cases:
         for seed in args.seeds:
             if args.paired:
-                done = run_paired(case, seed, configs[case], args.data)
+                done = run_paired(case, seed, configs[case], args.data, dtype=args.dtype, trace=args.trace,
+                                  control=args.control)  # fmt: skip
             else:
                 done = [run_one(backend, case, seed, configs[case], args.data) for backend in ("torch", "numpy")]
             for r in done:
@@ -352,8 +519,9 @@ def main(argv=None) -> int:
                 syncs = f", schedule synced {r['stage_syncs']}×" if r.get("stage_syncs") else ""
                 print(f"{case} seed {seed} {r['backend']}: {100 * r['test_accuracy']:.2f} % ({r['seconds']:.0f} s"
                       f"{syncs})", flush=True)  # fmt: skip
-    rows = summarise(runs, args.cases, args.seeds)
-    table = markdown(rows, configs)
+    second = CONTROL if args.control else "numpy"
+    rows = summarise(runs, args.cases, args.seeds, second)
+    table = markdown(rows, configs, second)
     print(table)
     if args.json:
         Path(args.json).write_text(json.dumps({"configs": configs, "runs": runs, "rows": rows, "table": table},

@@ -455,3 +455,53 @@ def test_run_experiment_default_node_recipe_stops_by_the_rule_and_resumes(tmp_pa
         run_experiment("node", "cora", root, lr_schedule="cosine")
     with pytest.raises(ValueError, match=r"default recipe for node data only, not 'graph'.*recipe 'legacy'"):
         run_experiment("graph", "mutag", root, recipe="default")
+
+
+def test_graph_legacy_network_sequential_equals_torch_from_the_same_weights():
+    """The MUTAG network (3 GIN blocks with BatchNorm, sum pooling, Dropout-linear head) trained by both MOLEs with the
+    sequential schedule in float64 from the same weights (head dropout off): the same stages, MI, losses and weights.
+
+    What the paired MUTAG comparison (``benchmarks/mole_backend_agreement.py --paired``) relies on: BatchNorm's
+    running statistics (momentum, unbiased variance), the frozen modules in evaluation mode, the stage rule on the
+    training MI, the head stage on the frozen modules.
+    """
+    torch = pytest.importorskip("torch")
+    from pidlearn.backends.numpy import mole as nm
+    from pidlearn.backends.torch import graph as tg
+    from pidlearn.backends.torch import mole as tm
+    from pidlearn.backends.torch import mole_data as md
+
+    rng = np.random.default_rng(5)
+    tbatches, nbatches = [], []
+    for _ in range(2):
+        x, edges, graph = _graphs(rng, 16)
+        x, y = np.abs(x), (np.bincount(graph) > 4).astype(np.int64)  # learnable: graph size
+        tgraph = tg.GraphBatch(torch.tensor(x), torch.tensor(edges), graph=torch.tensor(graph))
+        tbatches.append((tgraph, torch.tensor(y)))
+        nbatches.append((nn.GraphBatch(x, edges, graph=graph), y))
+    torch.manual_seed(0)
+    tmods, thead = md.build_network("graph", 5, 2, 16)
+    tmods, thead = [m.double() for m in tmods], thead.double()
+    nmods, nhead = nm.build_network("graph", 5, 2, 16, seed=0)
+    nmods, nhead = [m.astype(np.float64) for m in nmods], nhead.astype(np.float64)
+    for t, m in zip([*tmods, thead], [*nmods, nhead], strict=True):
+        m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+    thead[0].p = nhead[0].p = 0.0
+    kw = {"n_classes": 2, "schedule": "sequential", "lr": 1e-2, "batch_size": 16, "progress": False}
+    tmole, nmole = tm.MOLE(tmods, "renyi", thead, **kw), nm.MOLE(nmods, "renyi", nhead, **kw)
+    tmole.fit(tbatches, 3)
+    nmole.fit(nbatches, 3)
+    # measured (4 epochs per stage): weights and running statistics equal to 7e-9 (the biases in front of a BatchNorm,
+    # whose gradient is 0 up to round-off, part first), MI to 2e-10 relative, head losses to 2e-9
+    assert [h["stage"] for h in nmole.history] == [h["stage"] for h in tmole.history]
+    assert {h["stage"] for h in nmole.history} == {0, 1, 2, "head"}
+    for rn, rt in zip(nmole.history, tmole.history, strict=True):
+        for k, v in rt["mi"].items():
+            assert rn["mi"][k] == pytest.approx(v, rel=1e-8)
+        if "head_loss" in rt:
+            assert rn["head_loss"] == pytest.approx(rt["head_loss"], rel=1e-7)
+    for name, t, m in zip(("module 1", "module 2", "module 3", "head"), [*tmods, thead], [*nmods, nhead], strict=True):
+        for k, v in t.state_dict().items():
+            if not k.endswith("num_batches_tracked"):  # a counter the NumPy BatchNorm does not keep
+                np.testing.assert_allclose(m.state_dict()[k], v.numpy(), rtol=0, atol=1e-7, err_msg=f"{name} {k}")
+    assert nmole.accuracy(nbatches) == pytest.approx(tmole.accuracy(tbatches))
