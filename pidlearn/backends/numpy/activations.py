@@ -7,11 +7,22 @@ formulas are written once, in :mod:`pidlearn.backends._activations`; this module
 
 from __future__ import annotations
 
+import functools
+
 from pidlearn.backends import _activations as _shared
 from pidlearn.backends._activations import N_INPUTS, THETA_CLAMP
 from pidlearn.backends._xp import namespace
 
-__all__ = ["ACTIVATIONS", "THETA_CLAMP", "bivariate", "firing_probability", "kay_phillips", "memory", "trivariate"]
+__all__ = [
+    "ACTIVATIONS",
+    "THETA_CLAMP",
+    "VALUES",
+    "bivariate",
+    "firing_probability",
+    "kay_phillips",
+    "memory",
+    "trivariate",
+]
 
 _xp = namespace("numpy")
 
@@ -39,12 +50,19 @@ def memory(r, c, beta: float = 1.0):
     return _shared.memory(_xp, r, c, beta, grad=True)
 
 
-def firing_probability(a):
-    """``θ = clamp(σ(A), 1e-6, 1 − 1e-6)`` and ``∂θ/∂A`` (zero where the clamp is active, as in torch)."""
-    return _shared.firing_probability(_xp, a, grad=True)
+def firing_probability(a, *, grad: bool = True):
+    """``θ = clamp(σ(A), 1e-6, 1 − 1e-6)`` and ``∂θ/∂A`` (zero where the clamp is active, as in torch).
+
+    ``grad=False`` returns θ alone (the same values, without the derivative's passes).
+    """
+    return _shared.firing_probability(_xp, a, grad=grad)
 
 
 _FUNCTIONS = {"bivariate": bivariate, "kay_phillips": kay_phillips, "trivariate": trivariate, "memory": memory}
 
 #: name -> (function, number of inputs); the same names as the torch backend.
 ACTIVATIONS = {name: (_FUNCTIONS["memory" if name == "sum" else name], n) for name, n in N_INPUTS.items()}
+
+#: name -> the function ``A`` alone, without its derivatives (same constants as in :data:`ACTIVATIONS`; the cheaper
+#: pass of a lateral layer's earlier steps, whose θ only draws the next lateral input).
+VALUES = {name: functools.partial(getattr(_shared, "memory" if name == "sum" else name), _xp) for name in N_INPUTS}

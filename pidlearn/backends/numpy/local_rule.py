@@ -50,6 +50,7 @@ import numpy as np
 
 from pidlearn.backends._goal_kernels import redundancies
 from pidlearn.backends._settings import check_memory, table_size
+from pidlearn.backends.numpy._step_kernels import transpose_add
 from pidlearn.goals import goal_vector
 from pidlearn.lattice import lattice
 
@@ -195,7 +196,13 @@ def sxpid_goal_gradient(theta, bins, n_bins, goal) -> GoalGradient:
 
 
 def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms: bool = True) -> GoalGradient:
-    """:func:`sxpid_goal_gradient` on clean arrays (float64 theta, int64 bins in range) and prepared weights.
+    """:func:`sxpid_goal_gradient` on clean arrays (float64 theta, int64 bins in range) and prepared weights."""
+    cols = [bins[:, :, i].T for i in range(bins.shape[2])]
+    return _goal_gradient_columns(theta, cols, n_bins, gamma, gamma_res, w, w_total, all_atoms)
+
+
+def _goal_gradient_columns(theta, cols, n_bins, gamma, gamma_res, w, w_total, all_atoms=True) -> GoalGradient:
+    """:func:`_goal_gradient` with the bin indices given per source, ``cols[i]`` (neurons, batch) of any int dtype.
 
     The redundancies and ``∂(Σ_β w_β I_β)/∂θ`` come from the per-cell kernel that both backends share
     (:mod:`pidlearn.backends._goal_kernels`); ``γ_res H(Y)`` adds ``−γ_res ln(P(1)/P(0)) / (B ln 2)`` to every
@@ -214,14 +221,15 @@ def _goal_gradient(theta, bins, n_bins, gamma, gamma_res, w, w_total, all_atoms:
     )
     rows = tuple(range(n_atoms)) if all_atoms else tuple(int(i) for i in np.flatnonzero(w != 0.0))
     p1 = theta.mean(axis=0)
-    dtheta = np.empty_like(theta)
-    dtheta[:] = -gamma_res * np.log(p1 / (1.0 - p1)) / (b_n * _LOG2)
+    d_h = -gamma_res * np.log(p1 / (1.0 - p1)) / (b_n * _LOG2)  # ∂(γ_res H(Y))/∂θ_b, the same for every sample
     red = np.zeros((n_neurons, n_atoms))
     if rows:
-        cols = tuple(np.ascontiguousarray(bins[:, :, i].T, dtype=np.int32) for i in range(n))
+        cols = tuple(np.ascontiguousarray(col, dtype=np.int32) for col in cols)
         red_rows, grad = redundancies(np.ascontiguousarray(theta.T), cols, n_bins, rows, w[list(rows)], threads)
         red[:, list(rows)] = red_rows
-        dtheta += grad.T
+        dtheta = transpose_add(grad, d_h)  # grad.T + d_h, (batch, neurons)
+    else:
+        dtheta = np.repeat(d_h[None, :], b_n, axis=0)
     h_y = -(p1 * np.log(p1) + (1.0 - p1) * np.log1p(-p1)) / _LOG2
     if not all_atoms:
         return GoalGradient(red @ w + gamma_res * h_y, None, None, dtheta)

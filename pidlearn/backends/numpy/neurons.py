@@ -16,6 +16,7 @@ interpretable neural learning based on local information-theoretic goal function
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from pidlearn.backends._settings import NON_FINITE_DRIVES, as_generator, layer_settings
 from pidlearn.backends.numpy import activations as _act
 from pidlearn.backends.numpy.binning import adaptive_bins, fixed_bins
-from pidlearn.backends.numpy.local_rule import _goal_gradient, atom_names, goal_weights
+from pidlearn.backends.numpy.local_rule import _goal_gradient_columns, atom_names, goal_weights
 from pidlearn.goals import RESIDUAL
 
 __all__ = ["InfomorphicLayer", "LocalUpdate"]
@@ -117,6 +118,7 @@ class InfomorphicLayer:
         )
         for name, value in settings.items():
             setattr(self, name, value)
+        self._activation_value = functools.partial(_act.VALUES[self.activation], **self._activation.keywords)
         self.goal = goal if isinstance(goal, str) else dict(goal)
         self.gamma, self.gamma_res, self._w, self._w_total = goal_weights(goal, self.n_sources)
         self.context_identity = bool(context_identity)
@@ -203,30 +205,29 @@ class InfomorphicLayer:
             c = x_c @ self._weight("context.weight").T + p["context.bias"]
         if not (np.isfinite(r).all() and np.isfinite(c).all()):
             raise ValueError(NON_FINITE_DRIVES)
-        x_l = None
         if not self.lateral:
             a, d_inputs = self._activation(r, c)
-            inputs = (r, c)
+            inputs, x_l = (r, c), None
         else:
             if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
                 raise ValueError(f"steps must be a positive int, got {steps!r}")
-            if x_lateral is None:
-                y = np.zeros((x_r.shape[0], self.n_neurons), dtype=self.dtype)
-            else:
+            y = None  # lateral input 0: l = b_L, without multiplying zeros by the lateral weights
+            if x_lateral is not None:
                 y = self._check_input(x_lateral, self.n_neurons, "x_lateral")
                 if y.shape[0] != x_r.shape[0]:
                     raise ValueError(f"x_lateral has {y.shape[0]} samples but x_receptive has {x_r.shape[0]}")
-            w_l = self._weight("lateral_map.weight")
+            w_l, b_l = self._weight("lateral_map.weight"), p["lateral_map.bias"]
             for step in range(steps):
                 x_l = y
-                l = x_l @ w_l.T + p["lateral_map.bias"]
-                a, d_inputs = self._activation(r, c, l)
-                if step < steps - 1:
-                    theta, _ = _act.firing_probability(a)
-                    y = self._sample(theta, rng)
+                l = np.broadcast_to(b_l, r.shape) if y is None else y @ w_l.T + b_l
+                if step < steps - 1:  # this pass only draws the next lateral input: no derivatives
+                    y = self._sample(_act.firing_probability(self._activation_value(r, c, l), grad=False), rng)
             if not np.isfinite(l).all():
                 raise ValueError(NON_FINITE_DRIVES)
+            a, d_inputs = self._activation(r, c, l)
             inputs = (r, c, l)
+            if x_l is None:
+                x_l = np.zeros_like(r)  # the lateral weights' (zero) gradient needs the input
         theta, dtheta_da = _act.firing_probability(a)
         y = self._sample(theta, rng)
         self._last = {
@@ -242,16 +243,20 @@ class InfomorphicLayer:
     __call__ = forward
 
     def _sample(self, theta, rng) -> np.ndarray:
-        return np.where(rng.random(theta.shape) < theta, 1.0, -1.0).astype(self.dtype)
+        y = (rng.random(theta.shape) < theta).astype(self.dtype)  # float64 uniforms, as always: same draws
+        y *= 2.0
+        y -= 1.0
+        return y
 
     # --------------------------------------------------------------------------------------------------------------
     def bins(self, inputs) -> np.ndarray:
         """Bin indices (batch, neurons, n_sources) of the given input activations."""
+        return np.stack([self._bin(x) for x in inputs], axis=-1)
+
+    def _bin(self, x) -> np.ndarray:
         if self.binning == "adaptive":
-            cols = [adaptive_bins(x, self.n_bins) for x in inputs]
-        else:
-            cols = [fixed_bins(x, self.n_bins, -self.bin_range, self.bin_range) for x in inputs]
-        return np.stack(cols, axis=-1)
+            return adaptive_bins(x, self.n_bins)
+        return fixed_bins(x, self.n_bins, -self.bin_range, self.bin_range)
 
     def _require_forward(self) -> dict:
         if self._last is None:
@@ -265,8 +270,9 @@ class InfomorphicLayer:
         if res is None or (all_atoms and res.atoms is None):
             theta = np.ascontiguousarray(last["theta"], dtype=np.float64)
             n_bins = (self.n_bins,) * self.n_sources
-            res = last["result"] = _goal_gradient(
-                theta, self.bins(last["inputs"]), n_bins, self.gamma, self.gamma_res, self._w, self._w_total, all_atoms
+            cols = [self._bin(x).T for x in last["inputs"]]  # (neurons, batch) per source: the goal kernel's layout
+            res = last["result"] = _goal_gradient_columns(
+                theta, cols, n_bins, self.gamma, self.gamma_res, self._w, self._w_total, all_atoms
             )
         return res
 

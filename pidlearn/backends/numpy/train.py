@@ -149,8 +149,16 @@ class Adam:
             m *= b1
             m += (1.0 - b1) * g
             v *= b2
-            v += (1.0 - b2) * g * g
-            p -= (self.lr / bc1) * m / (np.sqrt(v) / bc2_sqrt + self.eps)
+            g2 = (1.0 - b2) * g
+            g2 *= g
+            v += g2
+            # the update in place, the same operations in the same order as (lr/bc1)·m / (√v/√bc2 + ε)
+            den = np.sqrt(v)
+            den /= bc2_sqrt
+            den += self.eps
+            step = (self.lr / bc1) * m
+            step /= den
+            p -= step
 
     def state_dict(self) -> dict:
         out = {"step": np.array(self.step_count)}
