@@ -299,7 +299,8 @@ def test_continuous_network_evaluation_modes():
     [
         ({"hidden_neurons": "spiking"}, ValueError, "hidden_neurons must be 'binary' or 'continuous'"),
         ({"hidden_sigma": 0.2}, ValueError, "hidden_sigma is the output noise of continuous"),
-        ({"hidden_neurons": "continuous", "hidden_sigma": 0.0}, ValueError, "sigma must be a finite positive"),
+        ({"hidden_neurons": "continuous", "hidden_sigma": 0.0}, ValueError, "hidden_sigma must be a finite positive"),
+        ({"hidden_neurons": "continuous", "hidden_sigma": "0.1"}, TypeError, "hidden_sigma must be a real number"),
         ({"hidden_neurons": "continuous", "hidden_goal": "context_optimised"}, ValueError, "H_res"),
         ({"hidden_neurons": "continuous", "hidden_goal": "trivariate_optimised"}, ValueError, "3 sources"),
         ({"hidden_neurons": "continuous", "lateral_connections": 3}, ValueError, "no lateral inputs"),

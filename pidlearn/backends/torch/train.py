@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from pidlearn.backends._settings import check_network_sizes
+from pidlearn.backends._settings import check_finite_number, check_network_sizes
 from pidlearn.backends._trainer import LayeredTrainer
 from pidlearn.backends.plots import plot_history  # re-exported: the plots are shared by both backends
 from pidlearn.backends.torch._checkpoint import TorchCheckpoint
@@ -116,6 +116,8 @@ class InfomorphicNetwork(nn.Module):
                 "hidden_sigma is the output noise of continuous hidden neurons; pass hidden_neurons='continuous' "
                 "with it, or drop it"
             )
+        if hidden_sigma is not None:
+            hidden_sigma = check_finite_number("hidden_sigma", hidden_sigma, positive=True)
         if not (isinstance(context_init_gain, int | float) and context_init_gain > 0):
             raise ValueError(f"context_init_gain must be a positive number, got {context_init_gain!r}")
         if not hidden and (
