@@ -1,0 +1,134 @@
+"""The protocol logic of benchmarks/gin_protocols.py: Xu et al.'s epoch selection, Errica et al.'s hold-out (the
+test fold untouched until the end), the all-layer read-out, the learning-rate steps, resuming and the table."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def gp():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gin_protocols.py"
+    spec = importlib.util.spec_from_file_location("gin_protocols", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _toy_dataset(n_graphs=60, seed=0):
+    """Small random graphs with 3 node tags; label 1 when tag 2 is the most frequent tag (learnable from sums)."""
+    from pidlearn.backends.torch.mole_data import TUDataset
+
+    rng = np.random.default_rng(seed)
+    tags, ptr, edges, labels = [], [0], [], []
+    for _ in range(n_graphs):
+        n = int(rng.integers(4, 9))
+        t = rng.integers(0, 3, n)
+        src = np.arange(n - 1) + ptr[-1]  # a path, both directions
+        edges.append(np.stack([np.r_[src, src + 1], np.r_[src + 1, src]]))
+        tags.append(t)
+        labels.append(int(np.bincount(t, minlength=3).argmax() == 2))
+        ptr.append(ptr[-1] + n)
+    return TUDataset(np.concatenate(tags), np.array(ptr), np.concatenate(edges, axis=1), np.array(labels))
+
+
+def test_xu_selects_one_epoch_for_all_folds_by_the_mean(gp):
+    curves = [[0.5, 0.9, 0.6], [0.8, 0.6, 0.7]]  # fold means per epoch: 0.65, 0.75, 0.65
+    assert gp.xu_select(curves) == (2, pytest.approx(0.75))  # not the mean of per-fold maxima (0.85)
+    assert gp.xu_select([[0.6, 0.6], [0.6, 0.6]]) == (1, pytest.approx(0.6))  # ties: the first epoch
+
+
+def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gp):
+    ds = _toy_dataset()
+    ids = np.arange(len(ds))
+    train = gp.sampled_batches(ds, ids[:40], 8, 2)
+    val, real_test = ds.loader(ids[40:50], 8), ds.loader(ids[50:], 8)
+    cfg = {"hidden": 8, "batch_size": 8, "dropout": 0.0}
+    for method in gp.METHODS:
+        trainer = gp.make_trainer(method, ds.n_features, ds.n_classes, cfg, seed=0)
+        seen = []
+
+        def test(generator, trainer=trainer, seen=seen):
+            seen.append(trainer.epoch)  # when the test fold is read
+            return real_test(generator)
+
+        res = gp.run_errica(trainer, train, val, test, epochs=8, patience=3)
+        assert seen == [res["epochs_run"]]  # once, after training stopped
+        assert res["val_accuracy"] == max(res["val_curve"])
+        assert res["epochs_run"] == min(8, res["best_epoch"] + 3)
+        assert gp.evaluate(trainer, val)[0] == res["val_accuracy"]  # the chosen epoch's weights are back
+        assert res["test_accuracy"] == gp.evaluate(trainer, real_test)[0]
+
+
+def test_all_layer_readout_and_gradient_isolation(gp):
+    ds = _toy_dataset(12)
+    g, y = ds.collate(np.arange(12))
+    torch.manual_seed(0)
+    modules, head = gp.gin_network(ds.n_features, 2, hidden=5, dropout=0.0)
+    assert all(m.block.conv.eps is None for m in modules)  # GIN-0
+    for m in (*modules, head):
+        m.eval()
+    h, feats = g, [g.x]
+    for m in modules:
+        h = m(h)
+        feats.append(h.x)
+        assert h.represent().shape == (12, 5)  # what MOLE's objective sees: the current layer only
+    assert len(h.layers) == 4
+    graph = g.graph
+    manual = sum(
+        lin(torch.zeros(12, f.shape[1]).index_add_(0, graph, f)) for lin, f in zip(head.linears, feats, strict=True)
+    )
+    torch.testing.assert_close(head(h), manual)
+    # MOLE: the head's loss sends no gradient into any module (every layer it reads is detached)
+    trainer = gp.make_trainer("mole", ds.n_features, 2, {"hidden": 5, "batch_size": 12, "dropout": 0.5}, seed=0)
+    trainer.prepare([(g, y)])
+    out = g
+    for m in trainer.modules:
+        out = m(out)
+    trainer.head_loss(out, y).backward()
+    assert all(p.grad is None for p in trainer.modules.parameters())
+    assert all(p.grad is not None for p in trainer.head.parameters())
+
+
+def test_learning_rate_halves_every_step(gp):
+    ds = _toy_dataset(20)
+    trainer = gp.make_trainer("backprop", ds.n_features, 2, {"hidden": 4, "batch_size": 8, "dropout": 0.0}, seed=0)
+    train = gp.sampled_batches(ds, np.arange(20), 8, 1)
+    rates = []
+    for _ in range(5):
+        rates.append(gp.step_lr(trainer, train, step=2))
+        trainer.fit(train, trainer.epoch + 1)
+    assert rates == [0.01, 0.01, 0.005, 0.005, 0.0025]
+    assert trainer.optimizers["all"].param_groups[0]["lr"] == 0.0025
+
+
+def test_main_resumes_and_tabulates(gp, tmp_path, monkeypatch, shared_dir):
+    calls = []
+    curves = {0: [0.8, 0.9], 1: [0.9, 0.7]}  # per fold; seed s adds s/10 to fold 0 at epoch 1
+
+    def fake(ds, spec):
+        calls.append((spec["seed"], spec["fold"]))
+        curve = list(curves[spec["fold"]])
+        if spec["fold"] == 0:
+            curve[0] += spec["seed"] / 10
+        return {**spec, "curve": curve, "seconds_per_epoch": 0.1, "epochs_run": 2}
+
+    monkeypatch.setattr(gp, "run_fold", fake)
+    out = tmp_path / "r.jsonl"
+    argv = ["--datasets", "mutag", "--protocol", "xu", "--method", "backprop", "--seeds", "0", "1", "--folds", "0",
+            "1", "--epochs", "2", "--data", str(shared_dir / "datasets"), "--out", str(out), "--markdown"]  # fmt: skip
+    assert gp.main(argv) == 0 and calls == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert gp.main(argv) == 0 and len(calls) == 4  # all found in --out: nothing runs again
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    table = gp.markdown(rows, n_folds=2)
+    # seed 0: fold means 0.85, 0.80 -> epoch 1, 85 %; seed 1: 0.90, 0.80 -> epoch 1, 90 %: 87.5 ± 3.5 (anchor 89.4)
+    assert "| 87.5 ± 3.5 | 2.5 | 1 | 0.10 | 89.4 ± 5.6 | -1.9 |" in table.splitlines()[2]  # fold sd: 5.0, 0.0
+    other = [{**r, "iters_per_epoch": None, "method": "mole"} for r in rows]  # other settings: rows of their own
+    assert len(gp.markdown(rows + other, n_folds=2).splitlines()) == 4
