@@ -6,7 +6,8 @@
 of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
 and, with ``--baseline``, that of backprop on the same network from the same initial weights. Options not given come
 from the recipe (``mole_data.RECIPES``): ``default`` is the validated one per data type (node: Kipf & Welling's GCN,
-Rényi objective, early stopping on the validation loss), ``legacy`` the settings before recipes existed. With
+Rényi objective, early stopping on the validation loss; vector: MLP 784-256-256, grid: CNN 16-32, both InfoNCE,
+cosine decay, best validation epoch; graph: the legacy settings), ``legacy`` the settings before recipes existed. With
 ``--json`` exactly one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``,
 ``seconds``, ``recipe``, ...).
 
@@ -64,8 +65,10 @@ def add_parser(subparsers) -> None:
         "--recipe",
         choices=("default", "legacy"),
         help="settings of the options not given: default = the validated recipe of the data type (node: Kipf & "
-        "Welling's 2-layer GCN of width 16, renyi objective, early stopping on the validation loss); legacy = the "
-        "settings before recipes (GCN 64-64 + linear head, renyi, last epoch); both backends run both",
+        "Welling's 2-layer GCN of width 16, renyi objective, early stopping on the validation loss; vector: MLP "
+        "784-256-256, infonce, 20 epochs cosine, best validation epoch; grid: CNN 16-32, infonce, 15 epochs cosine, "
+        "best validation epoch; graph: legacy); legacy = the settings before recipes (GCN 64-64 + linear head, "
+        "renyi, last epoch); the numpy backend has the node default and legacy",
     )
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), help="default from the recipe (asynchronous)")
     p.add_argument(
@@ -104,7 +107,7 @@ def add_parser(subparsers) -> None:
         "Planetoid validation split; vector/grid: the last 10%% of the training images; graph: 10%% of each fold's "
         "training graphs) and report the epoch with the best validation accuracy; early-stop: hold out the same "
         "data and stop when its loss exceeds the mean of the 10 epochs before (Kipf & Welling); default from the "
-        "recipe (node: early-stop, others: last)",
+        "recipe (node: early-stop, vector and grid: val, graph: last)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
