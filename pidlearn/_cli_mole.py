@@ -65,7 +65,7 @@ def add_parser(subparsers) -> None:
         "--recipe",
         choices=("default", "legacy"),
         help="settings of the options not given: default = the validated recipe of the data type (node: Kipf & "
-        "Welling's 2-layer GCN of width 16, renyi objective, early stopping on the validation loss; vector: MLP "
+        "Welling's 2-layer GCN at width 64, renyi objective, early stopping on the validation loss; vector: MLP "
         "784-256-256, infonce, 20 epochs cosine, best validation epoch; grid: CNN 16-32, infonce, 15 epochs cosine, "
         "best validation epoch; graph: legacy); legacy = the settings before recipes (GCN 64-64 + linear head, "
         "renyi, last epoch); the numpy backend has the node default and legacy",

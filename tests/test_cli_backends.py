@@ -157,7 +157,7 @@ def test_mole_numpy_json_and_no_torch(capsys, planetoid):
     assert 0 <= res["test_accuracy"] <= 1 and res["n_train"] == 30 and res["n_test"] == 20
     # the default node recipe: Kipf & Welling's GCN, one MOLE module, early stopping on the validation loss
     assert res["recipe"] == "default" and res["select"] == "early-stop" and set(res["mi_bits"]) == {"module 1"}
-    assert res["settings"]["hidden"] == 16 and res["settings"]["head_weight_decay"] == 0.0
+    assert res["settings"]["hidden"] == 64 and res["settings"]["head_weight_decay"] == 0.0
     rc, res = _json(capsys, _mole(planetoid, "--backend", "numpy", "--recipe", "legacy"))
     assert rc == 0 and res["recipe"] == "legacy" and res["select"] == "last"
     assert set(res["mi_bits"]) == {"module 1", "module 2"}
