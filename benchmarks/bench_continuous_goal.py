@@ -64,13 +64,13 @@ def continuous_step(batch: int, neurons: int, dense: bool = False):
     ``dense``: the same goal from the all-pairs reference path (private), for a before/after comparison.
     """
     from pidlearn.backends.torch import continuous_sxpid as cs
-    from pidlearn.goals import goal_vector
+    from pidlearn.goals import goal_rows, goal_vector
 
     r, c, out = _inputs(batch, neurons)
     out = out.detach().requires_grad_()
     sources = torch.stack((r, c), dim=-1)
     gamma, _ = goal_vector("context_heuristic", 2)
-    rows, weights = cs._goal_rows(2, tuple(float(g) for g in gamma))
+    rows, weights = goal_rows(2, tuple(float(g) for g in gamma))
 
     def step():
         out.grad = None

@@ -10,9 +10,9 @@ counts and their gradient from one numba kernel here:
 * :func:`soft_counts_backward` — adds ``Σ_j g_α(j) ∂ñ_α(j)/∂(t, s) + g_T(j) ∂ñ_T(j)/∂(t, s)`` to gradient arrays
   (vector–Jacobian product of the counts), through the soft weights' distances and the radii;
 
-and the checks of the estimator's settings (:func:`check_settings`, :func:`check_n_sources`, :func:`check_gamma`),
-the antichains a goal needs (:func:`goal_rows`) and the constant ``ψ(k) + ψ(N)`` (:func:`psi_const`), so that the two
-backends raise the same messages and evaluate the same rows. The estimator, the relaxation and the band of sample
+and the checks of the estimator's settings (:func:`check_settings`, :func:`check_n_sources`, :func:`check_gamma`)
+and the constant ``ψ(k) + ψ(N)`` (:func:`psi_const`), so that the two backends raise the same messages (the
+antichains a goal needs: :func:`pidlearn.goals.goal_rows`). The estimator, the relaxation and the band of sample
 pairs the kernel visits are described in :mod:`pidlearn.backends.torch.continuous_sxpid` and the guide
 ("Differentiable continuous SxPID").
 
@@ -46,7 +46,6 @@ __all__ = [
     "check_source_shape",
     "check_target_shape",
     "constant_message",
-    "goal_rows",
     "psi_const",
     "set_masks",
     "set_table",
@@ -460,11 +459,3 @@ def check_gamma(gamma, n: int) -> tuple[float, ...]:
     if len(values) != n_atoms or not all(math.isfinite(g) for g in values):
         raise ValueError(f"gamma must hold {n_atoms} finite weights for {n} sources, got {len(values)}")
     return values
-
-
-@functools.cache
-def goal_rows(n: int, gamma: tuple[float, ...]) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Antichains a goal ``Σ γ_α Π(α)`` needs and their weights ``(Mᵀγ)_α`` (since ``Π = M I_sx``)."""
-    w = lattice(n).mobius.toarray().T @ np.asarray(gamma, dtype=float)
-    rows = tuple(int(i) for i in np.flatnonzero(np.abs(w) > 1e-15))
-    return rows, tuple(float(w[i]) for i in rows)

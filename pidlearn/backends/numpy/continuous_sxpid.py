@@ -50,12 +50,12 @@ from pidlearn.backends._soft_counts import (
     check_source_shape,
     check_target_shape,
     constant_message,
-    goal_rows,
     psi_const,
     soft_counts,
     soft_counts_backward,
     sort_samples,
 )
+from pidlearn.goals import goal_rows
 from pidlearn.lattice import lattice
 
 __all__ = ["ContinuousGoalGradient", "continuous_sxpid", "continuous_sxpid_goal"]

@@ -57,7 +57,7 @@ from pidlearn.backends._soft_counts import (
     soft_counts_backward,
     sort_samples,
 )
-from pidlearn.backends._soft_counts import goal_rows as _goal_rows  # old address, for callers of the private name
+from pidlearn.goals import goal_rows
 from pidlearn.lattice import lattice
 
 __all__ = ["continuous_sxpid", "continuous_sxpid_goal"]
@@ -365,7 +365,7 @@ def continuous_sxpid_goal(
     """
     target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize)
     n = sources.shape[-1]
-    rows, weights = _goal_rows(n, check_gamma(gamma, n))
+    rows, weights = goal_rows(n, check_gamma(gamma, n))
     if not rows:
         out = target.sum(0) * 0.0
         return out[0] if squeeze else out

@@ -57,6 +57,7 @@ import torch
 
 from pidlearn.backends._goal_kernels import _matrices_np, _slot_strides, redundancies
 from pidlearn.backends._settings import check_memory, table_size
+from pidlearn.goals import goal_rows
 from pidlearn.lattice import lattice
 
 __all__ = [
@@ -514,16 +515,6 @@ def _sample_redundancy(theta, bins, n_bins, c, weights=None, ws: _Workspace | No
     return _SampleRedundancy.apply(theta, keys, size, c, weights, ws, needs_grad)
 
 
-@functools.cache
-def _goal_rows(n: int, gamma: tuple[float, ...], gamma_res: float) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Antichains whose redundancy the goal needs, and their weights ``(Mᵀγ)_α`` (``H_res`` adds the top's −1)."""
-    lat = lattice(n)
-    w = lat.mobius.toarray().T @ np.asarray(gamma, dtype=float)
-    w[lat.top] -= gamma_res  # H_res = H(T) − I(T; S) and I(T; S) = I_sx(top)
-    rows = tuple(int(i) for i in np.flatnonzero(np.abs(w) > 1e-15))
-    return rows, tuple(float(w[i]) for i in rows)
-
-
 def sample_sxpid_goal(theta: torch.Tensor, bins: torch.Tensor, n_bins, gamma, gamma_res: float = 0.0) -> torch.Tensor:
     """Goal ``G = Σ_α γ_α Π(α) + γ_res H_res`` per neuron from a batch, evaluating only the redundancies it needs.
 
@@ -556,7 +547,7 @@ def sample_sxpid_goal(theta: torch.Tensor, bins: torch.Tensor, n_bins, gamma, ga
 def _sample_goal(theta, bins, n_bins, gamma: tuple[float, ...], gamma_res: float, ws: _Workspace | None = None):
     """:func:`sample_sxpid_goal` without the input checks (``bins`` may be a list of (batch, neurons) tensors)."""
     n = len(n_bins)
-    rows, weights = _goal_rows(n, gamma, gamma_res)
+    rows, weights = goal_rows(n, gamma, gamma_res)
     goal = torch.zeros(theta.shape[1], dtype=theta.dtype, device=theta.device)
     if gamma_res:
         p_t = theta.mean(0)
