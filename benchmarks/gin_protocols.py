@@ -5,15 +5,16 @@
         [--iters-per-epoch 50 | 0 (one pass)] [--lr-step 50] [--patience 100] [--objective renyi]
         [--out results.jsonl] [--markdown] [--table-only]
 
-Network (both protocols, both methods; Xu et al. 2019, section 7): GIN-0 with 5 GNN layers counting the input
-layer — 4 :class:`~pidlearn.backends.torch.graph.GINBlock` (MLP Linear-BatchNorm-ReLU-Linear, then BatchNorm-ReLU,
-ε fixed at 0) — and the read-out over *all* layers: ``score = Σ_{l=0}^{4} Dropout(W_l · Σ_{v ∈ G} h_v^{(l)})``
-(sum pooling of every layer's node features, the input one-hot node tags included, one linear map per layer,
-dropout after each). Adam, learning rate 0.01 halved every 50 epochs; an epoch is ``--iters-per-epoch`` (50, as in
-the authors' code) mini-batches, each drawn without replacement from the training graphs. MOLE (Li & Pei 2023)
-trains the same four GIN blocks as its modules (each on its own I(T_l; Y), input detached) and the same read-out
-as its head (cross-entropy on the detached features of every layer), asynchronous schedule, the same optimiser,
-learning-rate schedule, epochs and selection rule.
+Network (both protocols, both methods; Xu et al. 2019, section 7;
+:func:`~pidlearn.backends.torch.graph.gin_network`): GIN-0 with 5 GNN layers counting the input layer — 4
+:class:`~pidlearn.backends.torch.graph.GINBlock` (MLP Linear-BatchNorm-ReLU-Linear, then BatchNorm-ReLU, ε fixed at
+0) — and the read-out over *all* layers: ``score = Σ_{l=0}^{4} Dropout(W_l · Σ_{v ∈ G} h_v^{(l)})`` (sum pooling of
+every layer's node features, the input one-hot node tags included, one linear map per layer, dropout after each).
+Adam, learning rate 0.01 halved every 50 epochs; an epoch is ``--iters-per-epoch`` (50, as in the authors' code)
+mini-batches, each drawn without replacement from the training graphs. MOLE (Li & Pei 2023) trains the same four GIN
+blocks as its modules (each on its own I(T_l; Y), input detached) and the same read-out as its head (cross-entropy
+on the detached features of every layer), asynchronous schedule, the same optimiser, learning-rate schedule, epochs
+and selection rule.
 
 Protocols (10-fold stratified cross-validation, folds seeded by the seed:
 :func:`~pidlearn.backends.torch.mole_data.stratified_folds`):
@@ -22,11 +23,13 @@ Protocols (10-fold stratified cross-validation, folds seeded by the seed:
   reported accuracy is, over the epochs, the best *mean over the 10 folds of the test-fold accuracy* (Xu et al.'s
   rule: one epoch for all folds, chosen on the test folds — an optimistic selection, not a held-out estimate).
 * ``errica`` — Errica et al. (2020): a stratified 10 % of each outer training fold is held out (inner hold-out,
-  :func:`~pidlearn.backends._selection.holdout_split`); the network trains on the rest, the hold-out accuracy
-  (ties: lower hold-out loss) chooses the epoch, training stops ``--patience`` epochs after the last improvement or
-  at ``--epochs``, and the outer test fold is evaluated once, with the chosen epoch's weights. The test fold plays
-  no part in training or selection. (Errica et al. also select the hyper-parameters on the inner hold-out from a
-  grid and average 3 final trainings per fold; here the hyper-parameters are fixed, one training per fold.)
+  :func:`~pidlearn.backends._selection.holdout_split`); the network trains on the rest, the hold-out accuracy (ties:
+  lower hold-out loss) chooses the epoch, training stops ``--patience`` epochs after the last improvement or at
+  ``--epochs``, and the outer test fold is evaluated once, with the chosen epoch's weights
+  (:func:`~pidlearn.backends.torch.mole_data.fit_holdout`; the graph default recipe of ``pidlearn mole`` runs the
+  same protocol, and its ``--seed S`` gives this script's numbers of seed S with ``--iters-per-epoch 0``). The test
+  fold plays no part in training or selection. (Errica et al. also select the hyper-parameters on the inner hold-out
+  from a grid and average 3 final trainings per fold; here the hyper-parameters are fixed, one training per fold.)
 
 Each (dataset, protocol, method, seed, fold) run appends one JSON line to ``--out``; a run already in the file is
 skipped (resumable). ``--markdown`` prints the table: per (dataset, protocol, method), the mean ± standard
@@ -43,7 +46,6 @@ Y. Li and Y. Pei, "MOLE: MOdular Learning FramEwork via Mutual Information Maxim
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import statistics
 import sys
@@ -53,12 +55,18 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from pidlearn.backends._selection import holdout_split
-from pidlearn.backends.torch.graph import GINBlock, GraphBatch
+from pidlearn.backends.torch.graph import gin_network
 from pidlearn.backends.torch.mole import MOLE, Backprop
-from pidlearn.backends.torch.mole_data import find_dataset, load_tu, stratified_folds
+from pidlearn.backends.torch.mole_data import (
+    LR_STEP,
+    find_dataset,
+    fit_holdout,
+    load_tu,
+    set_learning_rates,
+    stratified_folds,
+)
 
 #: Literature anchors (test accuracy %, mean ± sd over the 10 folds): Xu et al. 2019, GIN-0 row of their results
 #: table; Errica et al. 2020, GIN row of their chemical-datasets table (MUTAG is not in their study).
@@ -70,82 +78,7 @@ SETTINGS = {
 }
 PROTOCOLS = ("xu", "errica")
 METHODS = ("backprop", "mole")
-LR, LR_STEP, LR_GAMMA, GIN_LAYERS = 0.01, 50, 0.5, 4
-
-
-# network ----------------------------------------------------------------------------------------------------------
-class LayerBatch(GraphBatch):
-    """A :class:`GraphBatch` that also carries the node features of every earlier layer (``layers``).
-
-    ``represent()`` (what MOLE's objective of a module sees) is still the sum-pooled *current* features; the
-    all-layer read-out reads ``layers`` too. ``detach()`` detaches every layer, so MOLE's head never sends a
-    gradient into a module.
-    """
-
-    __slots__ = ("layers",)
-
-    def __init__(self, x, edges, *, layers=(), **kw):
-        super().__init__(x, edges, **kw)
-        self.layers = tuple(layers)
-
-    def with_x(self, x: torch.Tensor) -> LayerBatch:
-        g = self
-        return LayerBatch(
-            x, g.edges, graph=g.graph, n_graphs=g.n_graphs, index=g.index, pool=g.pool, _cache=g._cache, layers=g.layers
-        )
-
-    def detach(self) -> LayerBatch:
-        out = self.with_x(self.x.detach())
-        out.layers = tuple(h.detach() for h in self.layers)
-        return out
-
-
-class Tapped(nn.Module):
-    """A graph block whose output keeps its input's features (and the earlier ones) in ``layers``."""
-
-    takes_graph = True
-
-    def __init__(self, block: nn.Module):
-        super().__init__()
-        self.block = block
-
-    def forward(self, g: GraphBatch) -> LayerBatch:
-        layers = (*getattr(g, "layers", ()), g.x)
-        out = self.block(g)
-        return LayerBatch(
-            out.x, g.edges, graph=g.graph, n_graphs=g.n_graphs, pool=g.pool, _cache=g._cache, layers=layers
-        )
-
-
-class AllLayerReadout(nn.Module):
-    """Xu et al.'s read-out: ``Σ_l Dropout(W_l · sum-pool(h^{(l)}))`` over the input layer and every GIN layer."""
-
-    takes_graph = True
-
-    def __init__(self, widths, n_classes: int, dropout: float):
-        super().__init__()
-        self.linears = nn.ModuleList(nn.Linear(w, n_classes) for w in widths)
-        self.dropout = dropout
-
-    def forward(self, g: LayerBatch) -> torch.Tensor:
-        feats = (*g.layers, g.x)
-        if len(feats) != len(self.linears):
-            raise ValueError(f"the read-out has {len(self.linears)} layers but the batch carries {len(feats)}")
-        score = 0.0
-        for h, lin in zip(feats, self.linears, strict=True):
-            pooled = h.new_zeros(g.n_graphs, h.shape[1]).index_add_(0, g.graph, h)
-            score = score + F.dropout(lin(pooled), self.dropout, self.training)
-        return score
-
-
-def gin_network(in_features: int, n_classes: int, hidden: int, dropout: float, layers: int = GIN_LAYERS):
-    """GIN-0 modules (``layers`` GIN blocks, ε = 0) and the all-layer read-out head."""
-    blocks = []
-    for k in range(layers):
-        block = GINBlock(in_features if k == 0 else hidden, hidden)
-        block.conv.eps = None  # GIN-0: ε fixed at 0
-        blocks.append(Tapped(block))
-    return blocks, AllLayerReadout([in_features] + [hidden] * layers, n_classes, dropout)
+LR = 0.01
 
 
 # data -------------------------------------------------------------------------------------------------------------
@@ -178,19 +111,9 @@ def make_trainer(method: str, in_features: int, n_classes: int, cfg: dict, seed:
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
-def step_lr(trainer, train, step: int = LR_STEP) -> float:
-    """Set every learning rate for the trainer's next epoch ``e`` (from 0): ``lr · 0.5^⌊e / step⌋``; returns it."""
-    trainer.prepare(train)
-    rate = LR * LR_GAMMA ** (trainer.epoch // step)
-    for opt in trainer.optimizers.values():
-        for group in opt.param_groups:
-            group["lr"] = rate
-    return rate
-
-
 def train_one_epoch(trainer, train, step: int = LR_STEP) -> float:
-    """One epoch at the step-decayed learning rate; its training seconds."""
-    step_lr(trainer, train, step)
+    """One epoch at the step-decayed learning rate (``lr · 0.5^⌊e / step⌋``); its training seconds."""
+    set_learning_rates(trainer, train, 0, "step", lr_step=step)
     t0 = time.perf_counter()
     trainer.fit(train, trainer.epoch + 1)
     return time.perf_counter() - t0
@@ -213,29 +136,12 @@ def run_xu(trainer, train, test, epochs: int, step: int = LR_STEP) -> dict:
 
 
 def run_errica(trainer, train, val, test, epochs: int, patience: int, step: int = LR_STEP) -> dict:
-    """Early stopping on the inner hold-out; the test fold is evaluated once, with the chosen epoch's weights.
-
-    The chosen epoch has the best hold-out accuracy (ties: the lower hold-out loss, then the earlier epoch);
-    training stops ``patience`` epochs after it or at ``epochs``. ``test`` is not touched before training ends.
-    """
-    best, best_epoch, snap, val_curve, seconds = None, 0, None, [], 0.0
-    while trainer.epoch < epochs and trainer.epoch - best_epoch < patience:
-        seconds += train_one_epoch(trainer, train, step)
-        acc, loss = evaluate(trainer, val)
-        val_curve.append(acc)
-        if best is None or (acc, -loss) > best:
-            best, best_epoch = (acc, -loss), trainer.epoch
-            snap = copy.deepcopy((trainer.modules.state_dict(), trainer.head.state_dict()))
-    trainer.modules.load_state_dict(snap[0])
-    trainer.head.load_state_dict(snap[1])
-    return {
-        "val_curve": val_curve,
-        "best_epoch": best_epoch,
-        "val_accuracy": best[0],
-        "test_accuracy": evaluate(trainer, test)[0],
-        "seconds_per_epoch": seconds / trainer.epoch,
-        "epochs_run": trainer.epoch,
-    }
+    """Errica et al.'s fold protocol (:func:`~pidlearn.backends.torch.mole_data.fit_holdout`, learning rate halved
+    every ``step`` epochs): early stopping on the inner hold-out, the test fold evaluated once, with the chosen
+    epoch's weights (ties: the lower hold-out loss, then the earlier epoch)."""
+    res = fit_holdout(trainer, train, val, test, epochs, patience=patience, lr_schedule="step", lr_step=step)
+    keys = ("val_curve", "best_epoch", "val_accuracy", "test_accuracy", "seconds_per_epoch", "epochs_run")
+    return {k: res[k] for k in keys}
 
 
 def run_spec(args, dataset: str, protocol: str, method: str, seed: int, fold: int) -> dict:

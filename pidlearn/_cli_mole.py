@@ -2,20 +2,23 @@
 
 ``pidlearn mole --data-type vector|grid|node|graph --dataset NAME --data DIR [--recipe default|legacy]
 [--schedule asynchronous|sequential] [--objective renyi|renyi2|renyi-norm|infonce|pid] [--epochs E]
-[--select last|val|early-stop] [--checkpoint PATH] [--baseline] [--json]``. Trains MOLE on the network
-of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its test accuracy
-and, with ``--baseline``, that of backprop on the same network from the same initial weights. Options not given come
-from the recipe (``mole_data.RECIPES``): ``default`` is the validated one per data type (node: Kipf & Welling's GCN,
-Rényi objective, early stopping on the validation loss; vector: MLP 784-256-256, grid: CNN 16-32, both InfoNCE,
-cosine decay, best validation epoch; graph: the legacy settings), ``legacy`` the settings before recipes existed. With
-``--json`` exactly one JSON object is printed on stdout (``test_accuracy``, ``baseline_accuracy``, ``epochs``,
-``seconds``, ``recipe``, ...).
+[--select last|val|early-stop|val-patience] [--patience P] [--checkpoint PATH] [--baseline] [--json]``. Trains MOLE
+on the network of the data type (MLP, CNN, GCN, GIN; see :mod:`pidlearn.backends.torch.mole_data`) and prints its
+test accuracy and, with ``--baseline``, that of backprop on the same network from the same initial weights. Options
+not given come from the recipe (``mole_data.RECIPES``): ``default`` is the validated one per data type (node: Kipf &
+Welling's GCN, Rényi objective, early stopping on the validation loss; vector: MLP 784-256-256, grid: CNN 16-32, both
+InfoNCE, cosine decay, best validation epoch; graph: Xu et al.'s GIN-0 under Errica et al.'s protocol, PID objective,
+learning rate halved every 50 epochs, the epoch chosen on an inner hold-out with patience 50, at most 200 epochs;
+``--seed S`` gives the numbers of ``benchmarks/gin_protocols.py --protocol errica --iters-per-epoch 0`` for seed S),
+``legacy`` the settings before recipes existed. With ``--json`` exactly one JSON object is printed on stdout
+(``test_accuracy``, ``baseline_accuracy``, ``epochs``, ``seconds``, ``recipe``, ...; graph data also
+``fold_accuracy``, ``fold_baseline_accuracy``, ``fold_best_epoch``, ``fold_baseline_best_epoch`` and ``per_fold``).
 
 ``--backend numpy`` trains the NumPy MOLE (:func:`pidlearn.backends.numpy.mole.run_experiment`, no torch imported)
-under the ``--threads`` limits of numba and BLAS, with the same flags, recipes and JSON keys (plus
-``"backend": "numpy"``) except those it does not support (``--baseline``: it has no backprop trainer, ``--select
-val``), which it refuses; it has the ``default`` recipe of node data only (other data types run ``legacy`` when no
-``--recipe`` is given); its checkpoints are ``.npz``.
+under the ``--threads`` limits of numba and BLAS, with the same flags, recipes and JSON keys (plus ``"backend":
+"numpy"``) except those it does not support (``--baseline``: it has no backprop trainer, ``--select val``,
+``--select val-patience``, ``--patience``), which it refuses; it has the ``default`` recipe of node data only (other
+data types run ``legacy`` when no ``--recipe`` is given); its checkpoints are ``.npz``.
 """
 
 from __future__ import annotations
@@ -67,7 +70,9 @@ def add_parser(subparsers) -> None:
         help="settings of the options not given: default = the validated recipe of the data type (node: Kipf & "
         "Welling's 2-layer GCN at width 64, renyi objective, early stopping on the validation loss; vector: MLP "
         "784-256-256, infonce, 20 epochs cosine, best validation epoch; grid: CNN 16-32, infonce, 15 epochs cosine, "
-        "best validation epoch; graph: legacy); legacy = the settings before recipes (GCN 64-64 + linear head, "
+        "best validation epoch; graph: GIN-0 (4 layers of 32, all-layer read-out), pid objective, lr 0.01 halved "
+        "every 50 epochs, batch 32, at most 200 epochs, the epoch chosen on a 10%% inner hold-out with patience 50 "
+        "(Errica et al.)); legacy = the settings before recipes (node: GCN 64-64 + linear head; graph: GIN 64 x 3; "
         "renyi, last epoch); the numpy backend has the node default and legacy",
     )
     p.add_argument("--schedule", choices=("asynchronous", "sequential"), help="default from the recipe (asynchronous)")
@@ -76,7 +81,7 @@ def add_parser(subparsers) -> None:
         choices=("renyi", "renyi2", "renyi-norm", "infonce", "pid"),
         help="renyi: alpha = 1.01 (eigvalsh); renyi2: alpha = 2 (Frobenius); renyi-norm: alpha = 1.01 on unit-length "
         "rows; infonce: contrastive bound; pid: PID goal (readout preset) of binary units on each module's output "
-        "with the label as context; default from the recipe (renyi)",
+        "with the label as context; default from the recipe (renyi; vector, grid: infonce; graph: pid)",
     )
     p.add_argument("--epochs", type=int, metavar="E", help="epochs (sequential: per module); default from the recipe")
     p.add_argument("--beta", type=float, default=0.0, help="weight of I(T_k; T_{k-1}) in each module's loss")
@@ -102,12 +107,21 @@ def add_parser(subparsers) -> None:
     )
     p.add_argument(
         "--select",
-        choices=("last", "val", "early-stop"),
+        choices=("last", "val", "early-stop", "val-patience"),
         help="last: train on all training data, report the last epoch; val: hold out validation data (node: the "
         "Planetoid validation split; vector/grid: the last 10%% of the training images; graph: 10%% of each fold's "
         "training graphs) and report the epoch with the best validation accuracy; early-stop: hold out the same "
-        "data and stop when its loss exceeds the mean of the 10 epochs before (Kipf & Welling); default from the "
-        "recipe (node: early-stop, vector and grid: val, graph: last)",
+        "data and stop when its loss exceeds the mean of the 10 epochs before (Kipf & Welling); val-patience: hold "
+        "out the same data, report the epoch with the best validation accuracy (ties: lower loss) and stop "
+        "--patience epochs after it (Errica et al.); default from the recipe (node: early-stop, vector and grid: "
+        "val, graph: val-patience)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        metavar="P",
+        help="--select val-patience: stop P epochs after the best validation accuracy; default from the recipe "
+        "(graph: 50)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
@@ -135,10 +149,12 @@ def _check(args) -> None:
         raise ValueError(f"--folds must be between 1 and 10, got {args.folds}")
     if args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    if args.checkpoint is not None and args.select == "val":
+    if args.patience is not None and args.patience < 1:
+        raise ValueError(f"--patience must be at least 1, got {args.patience}")
+    if args.checkpoint is not None and args.select in ("val", "val-patience"):
         raise ValueError(
-            "--checkpoint cannot resume --select val runs (the best epoch's weights are not saved): use --select "
-            "last or early-stop"
+            f"--checkpoint cannot resume --select {args.select} runs (the best epoch's weights are not saved): use "
+            "--select last or early-stop"
         )
 
 
@@ -146,6 +162,8 @@ def _check(args) -> None:
 _NUMPY_UNSUPPORTED = {
     "--baseline": lambda a: a.baseline,
     "--select val": lambda a: a.select == "val",
+    "--select val-patience": lambda a: a.select == "val-patience",
+    "--patience": lambda a: a.patience is not None,
 }
 
 
@@ -187,6 +205,7 @@ def _experiment(args) -> dict:
         baseline=args.baseline,
         select=args.select,
         recipe=args.recipe or "default",
+        patience=args.patience,
         **kwargs,
     )
 
@@ -216,8 +235,11 @@ def run(args) -> int:
     backend = " (numpy backend)" if res.get("backend") == "numpy" else ""
     if args.data_type == "graph":
         where += f", {res['folds']}-fold mean"
+    epochs = f"{res['epochs']} epochs"
+    if "patience" in res:  # --select val-patience
+        epochs = f"at most {res['epochs']} epochs (patience {res['patience']})"
     lines = [
-        f"MOLE{backend} on {where}: {res['objective']} objective, {res['schedule']} schedule, {res['epochs']} epochs, "
+        f"MOLE{backend} on {where}: {res['objective']} objective, {res['schedule']} schedule, {epochs}, "
         f"seed {args.seed}, {res.get('recipe', 'legacy')} recipe, selection {res['select']}",
         f"test accuracy MOLE:     {100 * res['test_accuracy']:.2f} %",
     ]
@@ -228,6 +250,16 @@ def run(args) -> int:
     if res["select"] == "early-stop" and args.data_type != "graph":  # graph runs: per fold, in --json
         stop = f"MOLE {res['epochs_run']}" + (f", backprop {res['baseline_epochs_run']}" if args.baseline else "")
         lines.append(f"stopped on the validation loss after epochs: {stop}")
+    if "fold_best_epoch" in res:  # graph data, --select val or val-patience: the epoch of each fold
+        chosen = f"MOLE {res['fold_best_epoch']}"
+        if "fold_baseline_best_epoch" in res:
+            chosen += f", backprop {res['fold_baseline_best_epoch']}"
+        lines.append(f"epoch chosen on each fold's validation graphs: {chosen}")
+        folds = " ".join(f"{100 * a:.1f}" for a in res["fold_accuracy"])
+        lines.append(f"test accuracy per fold, MOLE (%): {folds}")
+        if args.baseline:
+            folds = " ".join(f"{100 * a:.1f}" for a in res["fold_baseline_accuracy"])
+            lines.append(f"test accuracy per fold, backprop (%): {folds}")
     if res["select"] == "val" and "best_epoch" in res:
         chosen = f"MOLE {res['best_epoch']}" + (f", backprop {res['baseline_best_epoch']}" if args.baseline else "")
         lines.append(f"epoch chosen on the validation data: {chosen}")

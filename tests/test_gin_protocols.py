@@ -1,5 +1,7 @@
 """The protocol logic of benchmarks/gin_protocols.py: Xu et al.'s epoch selection, Errica et al.'s hold-out (the
-test fold untouched until the end), the all-layer read-out, the learning-rate steps, resuming and the table."""
+test fold untouched until the end), the learning-rate steps of an epoch, resuming and the table. The network, the
+hold-out rule and the step schedule live in the library (tests/test_gin0_recipe.py); here: that the script uses
+them."""
 
 from __future__ import annotations
 
@@ -67,32 +69,22 @@ def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gp):
         assert res["test_accuracy"] == gp.evaluate(trainer, real_test)[0]
 
 
-def test_all_layer_readout_and_gradient_isolation(gp):
+def test_the_script_uses_the_library_network_and_protocol(gp):
+    from pidlearn.backends.torch import graph, mole_data
+
+    assert gp.gin_network is graph.gin_network and gp.fit_holdout is mole_data.fit_holdout
+    assert not hasattr(gp, "LayerBatch") and not hasattr(gp, "step_lr")  # no copy left in the script
+
+
+def test_mole_head_sends_no_gradient_into_the_modules(gp):
     ds = _toy_dataset(12)
     g, y = ds.collate(np.arange(12))
-    torch.manual_seed(0)
-    modules, head = gp.gin_network(ds.n_features, 2, hidden=5, dropout=0.0)
-    assert all(m.block.conv.eps is None for m in modules)  # GIN-0
-    for m in (*modules, head):
-        m.eval()
-    h, feats = g, [g.x]
-    for m in modules:
-        h = m(h)
-        feats.append(h.x)
-        assert h.represent().shape == (12, 5)  # what MOLE's objective sees: the current layer only
-    assert len(h.layers) == 4
-    graph = g.graph
-    manual = sum(
-        lin(torch.zeros(12, f.shape[1]).index_add_(0, graph, f)) for lin, f in zip(head.linears, feats, strict=True)
-    )
-    torch.testing.assert_close(head(h), manual)
-    # MOLE: the head's loss sends no gradient into any module (every layer it reads is detached)
     trainer = gp.make_trainer("mole", ds.n_features, 2, {"hidden": 5, "batch_size": 12, "dropout": 0.5}, seed=0)
     trainer.prepare([(g, y)])
     out = g
     for m in trainer.modules:
         out = m(out)
-    trainer.head_loss(out, y).backward()
+    trainer.head_loss(out, y).backward()  # every layer the all-layer read-out reads is detached
     assert all(p.grad is None for p in trainer.modules.parameters())
     assert all(p.grad is not None for p in trainer.head.parameters())
 
@@ -103,8 +95,8 @@ def test_learning_rate_halves_every_step(gp):
     train = gp.sampled_batches(ds, np.arange(20), 8, 1)
     rates = []
     for _ in range(5):
-        rates.append(gp.step_lr(trainer, train, step=2))
-        trainer.fit(train, trainer.epoch + 1)
+        gp.train_one_epoch(trainer, train, step=2)
+        rates.append(trainer.optimizers["all"].param_groups[0]["lr"])  # the rate the epoch trained at
     assert rates == [0.01, 0.01, 0.005, 0.005, 0.0025]
     assert trainer.optimizers["all"].param_groups[0]["lr"] == 0.0025
 

@@ -709,8 +709,8 @@ def run_experiment(data_type: str, dataset: str, data, *, schedule: str | None =
         cfg.pop(key, None)
     if select not in SELECTIONS:
         raise ValueError(
-            f"select must be one of {SELECTIONS} in the NumPy backend, got {select!r} (select='val': use the torch "
-            "backend)"
+            f"select must be one of {SELECTIONS} in the NumPy backend, got {select!r} (select='val' or "
+            "'val-patience': use the torch backend)"
         )
     path = _find(data_type, dataset, data)
     for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):

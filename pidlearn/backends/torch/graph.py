@@ -12,6 +12,9 @@
   that :class:`pidlearn.backends.torch.mole.MOLE` stacks. Both are marked ``takes_graph``: used as a trainer's head
   they receive the graph batch (Kipf & Welling's second GCN layer as the classifier) and the trainer reads the
   selected rows of their output.
+* :func:`gin_network` — Xu et al.'s GIN-0 for graph classification: :class:`GINBlock` modules with ε fixed at 0,
+  each wrapped in :class:`Tapped` so that its output (a :class:`LayerBatch`) carries every earlier layer's node
+  features, and the :class:`AllLayerReadout` head that sum-pools every layer.
 
 References
 ----------
@@ -21,10 +24,23 @@ K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How powerful are graph neural network
 
 from __future__ import annotations
 
+import numbers
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["GCNBlock", "GCNConv", "GINBlock", "GINConv", "GraphBatch"]
+__all__ = [
+    "AllLayerReadout",
+    "GCNBlock",
+    "GCNConv",
+    "GINBlock",
+    "GINConv",
+    "GraphBatch",
+    "LayerBatch",
+    "Tapped",
+    "gin_network",
+]
 
 
 class GraphBatch:
@@ -206,3 +222,160 @@ class GINBlock(nn.Module):
 
     def forward(self, g: GraphBatch) -> GraphBatch:
         return g.with_x(self.dropout(torch.relu(self.norm(self.conv(g.x, g)))))
+
+
+# GIN-0 (Xu et al. 2019): every layer's node features reach the read-out ------------------------------------------
+class LayerBatch(GraphBatch):
+    """A :class:`GraphBatch` that also carries the node features of every earlier layer.
+
+    Parameters
+    ----------
+    x, edges, graph, n_graphs, index, pool :
+        As for :class:`GraphBatch`; ``x`` holds the current layer's features ``h^{(l)}``.
+    layers : sequence of Tensor, default ()
+        The features ``h^{(0)}, ..., h^{(l-1)}`` of the earlier layers (the input one-hot tags first).
+
+    Notes
+    -----
+    :meth:`represent` (what a MOLE objective of a module sees) is still the sum-pooled *current* features
+    ``Σ_{v ∈ G} h_v^{(l)}``; :class:`AllLayerReadout` reads ``layers`` too. :meth:`detach` detaches every layer, so a
+    MOLE head sends no gradient into any module.
+    """
+
+    __slots__ = ("layers",)
+
+    def __init__(self, x, edges, *, layers=(), **kw):
+        super().__init__(x, edges, **kw)
+        self.layers = tuple(layers)
+
+    def with_x(self, x: torch.Tensor) -> LayerBatch:
+        """The same graph(s) and earlier layers with new current features."""
+        g = self
+        return LayerBatch(
+            x, g.edges, graph=g.graph, n_graphs=g.n_graphs, index=g.index, pool=g.pool, _cache=g._cache, layers=g.layers
+        )
+
+    def detach(self) -> LayerBatch:
+        out = self.with_x(self.x.detach())
+        out.layers = tuple(h.detach() for h in self.layers)
+        return out
+
+
+class Tapped(nn.Module):
+    """A graph block whose output keeps its input's features (and the earlier ones) in ``layers``.
+
+    Parameters
+    ----------
+    block : nn.Module
+        A module mapping a :class:`GraphBatch` to a :class:`GraphBatch` (a :class:`GINBlock`).
+
+    Notes
+    -----
+    ``Tapped(block)(g)`` is a :class:`LayerBatch` with ``x = block(g).x`` and ``layers = (*g.layers, g.x)``.
+    """
+
+    takes_graph = True
+
+    def __init__(self, block: nn.Module):
+        super().__init__()
+        self.block = block
+
+    def forward(self, g: GraphBatch) -> LayerBatch:
+        layers = (*getattr(g, "layers", ()), g.x)
+        out = self.block(g)
+        return LayerBatch(
+            out.x, g.edges, graph=g.graph, n_graphs=g.n_graphs, pool=g.pool, _cache=g._cache, layers=layers
+        )
+
+
+class AllLayerReadout(nn.Module):
+    """Xu et al.'s graph read-out over the input layer and every GIN layer.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Feature widths of the layers ``h^{(0)}, ..., h^{(L)}`` (input tags first).
+    n_classes : int
+    dropout : float
+        Dropout probability after each layer's linear map (training only).
+
+    Notes
+    -----
+    ``score(G) = Σ_{l=0}^{L} Dropout(W_l · Σ_{v ∈ G} h_v^{(l)} + b_l)``: sum pooling of every layer's node features,
+    one linear map per layer, dropout after each (Xu et al. 2019, section 4.2 and their code). Its input is the
+    :class:`LayerBatch` of the last :class:`Tapped` module (it is marked ``takes_graph``).
+
+    References
+    ----------
+    K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How powerful are graph neural networks?", ICLR 2019.
+    """
+
+    takes_graph = True
+
+    def __init__(self, widths, n_classes: int, dropout: float):
+        super().__init__()
+        self.linears = nn.ModuleList(nn.Linear(w, n_classes) for w in widths)
+        self.dropout = dropout
+
+    def forward(self, g: LayerBatch) -> torch.Tensor:
+        feats = (*getattr(g, "layers", ()), g.x)
+        if len(feats) != len(self.linears):
+            raise ValueError(f"the read-out has {len(self.linears)} layers but the batch carries {len(feats)}")
+        score = 0.0
+        for h, lin in zip(feats, self.linears, strict=True):
+            pooled = h.new_zeros(g.n_graphs, h.shape[1]).index_add_(0, g.graph, h)
+            score = score + F.dropout(lin(pooled), self.dropout, self.training)
+        return score
+
+
+def gin_network(
+    in_features: int, n_classes: int, hidden: int = 32, dropout: float = 0.5, layers: int = 4
+) -> tuple[list[nn.Module], AllLayerReadout]:
+    """GIN-0 of Xu et al. (2019): ``layers`` GIN blocks with ε fixed at 0 and the all-layer read-out.
+
+    Parameters
+    ----------
+    in_features : int
+        Width of the input node features (the one-hot node tags).
+    n_classes : int
+        At least 2.
+    hidden : int, default 32
+        Width of every GIN layer.
+    dropout : float in [0, 1), default 0.5
+        Dropout of the read-out (after each layer's linear map).
+    layers : int, default 4
+        GIN layers; with the input layer that makes Xu et al.'s 5 "GNN layers".
+
+    Returns
+    -------
+    modules : list of :class:`Tapped` (:class:`GINBlock`)
+        Layer ``l``: ``h^{(l)} = ReLU(BN(MLP(h^{(l-1)} + Σ_{u ∈ N(v)} h_u^{(l-1)})))``, MLP = Linear-BN-ReLU-Linear
+        (GIN-0: ``(1 + ε) h_v`` with ε = 0, not learnt).
+    head : :class:`AllLayerReadout`
+        ``score(G) = Σ_{l=0}^{L} Dropout(W_l · Σ_{v ∈ G} h_v^{(l)})``.
+
+    Notes
+    -----
+    The modules are what :class:`pidlearn.backends.torch.mole.MOLE` trains one by one (each on ``I(T_l; Y)`` of its
+    sum-pooled output) and the head its classifier; backprop trains the same network end to end. Weights come from
+    torch's global generator (call ``torch.manual_seed`` first for reproducible runs).
+
+    References
+    ----------
+    K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How powerful are graph neural networks?", ICLR 2019.
+    """
+    for name, value, low in (("in_features", in_features, 1), ("n_classes", n_classes, 2), ("hidden", hidden, 1),
+                             ("layers", layers, 1)):  # fmt: skip
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < low:
+            raise ValueError(f"{name} must be at least {low}, got {value}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must lie in [0, 1), got {dropout}")
+    in_features, n_classes, hidden, layers = int(in_features), int(n_classes), int(hidden), int(layers)
+    blocks = []
+    for k in range(layers):
+        block = GINBlock(in_features if k == 0 else hidden, hidden)
+        block.conv.eps = None  # GIN-0: ε fixed at 0
+        blocks.append(Tapped(block))
+    return blocks, AllLayerReadout([in_features] + [hidden] * layers, n_classes, float(dropout))

@@ -12,8 +12,17 @@ Protocols:
   normalised to sum 1 (Kipf & Welling); test nodes without a label (Citeseer, ``label == -1``) are skipped.
   Full-graph steps: one step per epoch, the loss on the training nodes only. The default recipe is Kipf & Welling's
   GCN and protocol (see :data:`RECIPES`).
-* graph — 10-fold stratified cross-validation (seeded); node features the one-hot node tags; sum pooling; the
-  accuracy of the last epoch on each held-out fold, averaged over folds (no epoch selection on the test folds).
+* graph — 10-fold stratified cross-validation (seeded, :func:`stratified_folds`); node features the one-hot node
+  tags. The default recipe is Xu et al.'s GIN-0 (:func:`~pidlearn.backends.torch.graph.gin_network`) under Errica
+  et al.'s protocol (:func:`fit_holdout`): in each outer training fold a stratified 10 % inner hold-out chooses the
+  epoch and stops training, and the test fold is read once, with the chosen weights. The legacy recipe reports the
+  last epoch of a 3-layer GIN on each held-out fold. The reported accuracy is the mean over the folds.
+
+References
+----------
+K. Xu, W. Hu, J. Leskovec and S. Jegelka, "How powerful are graph neural networks?", ICLR 2019.
+F. Errica, M. Podda, D. Bacciu and A. Micheli, "A fair comparison of graph neural networks for graph
+classification", ICLR 2020.
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ from torch import nn
 from pidlearn.backends._recipes import DEFAULTS, RECIPES
 from pidlearn.backends._selection import STOP_WINDOW, holdout_split
 from pidlearn.backends._selection import stopped as _stopped
-from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch
+from pidlearn.backends.torch.graph import GCNBlock, GINBlock, GraphBatch, gin_network
 from pidlearn.backends.torch.mole import MOLE, Backprop
 
 __all__ = [
@@ -40,11 +49,13 @@ __all__ = [
     "TUDataset",
     "build_network",
     "find_dataset",
+    "fit_holdout",
     "holdout_split",
     "load_images",
     "load_planetoid",
     "load_tu",
     "run_experiment",
+    "set_learning_rates",
     "stratified_folds",
 ]
 
@@ -55,8 +66,11 @@ DATASETS = {
     "node": ("cora", "citeseer"),
     "graph": ("mutag", "proteins", "ptc", "nci1"),
 }
-LR_SCHEDULES = ("constant", "cosine")
-SELECTIONS = ("last", "val", "early-stop")
+LR_SCHEDULES = ("constant", "cosine", "step")
+SELECTIONS = ("last", "val", "early-stop", "val-patience")
+#: ``lr_schedule="step"``: every learning rate is multiplied by LR_GAMMA every LR_STEP epochs (Xu et al. 2019).
+LR_STEP, LR_GAMMA = 50, 0.5
+NETWORKS = ("legacy", "kipf", "gin0")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -215,7 +229,7 @@ def stratified_folds(labels, n_folds: int = 10, seed: int = 0) -> list[np.ndarra
 
 # ------------------------------------------------------------------------------------------------------------------
 def build_network(
-    data_type: str, in_features: int, n_classes: int, hidden: int, network: str = "legacy"
+    data_type: str, in_features: int, n_classes: int, hidden: int, network: str = "legacy", dropout: float = 0.5
 ) -> tuple[list[nn.Module], nn.Module]:
     """The modules and head of each data type (the same network for MOLE and backprop).
 
@@ -223,10 +237,16 @@ def build_network(
     ``2·hidden`` channels, linear head on the flattened maps. node: [Dropout-GCN-ReLU] × 2, Dropout-linear head;
     with ``network="kipf"`` Kipf & Welling's two-layer GCN: one module Dropout(0.5)-GCN-ReLU of width ``hidden`` and
     the head Dropout(0.5)-GCN to the classes (a graph head). graph: [GIN-BatchNorm-ReLU] × 3, sum pooling,
-    Dropout-linear head.
+    Dropout-linear head; with ``network="gin0"`` Xu et al.'s GIN-0 (:func:`~pidlearn.backends.torch.graph.gin_network`:
+    4 GIN blocks with ε = 0 of width ``hidden`` as the modules, the all-layer sum read-out with ``dropout`` as the
+    head). ``dropout`` is used by ``"gin0"`` only.
     """
-    if network not in ("legacy", "kipf"):
-        raise ValueError(f"network must be 'legacy' or 'kipf', got {network!r}")
+    if network not in NETWORKS:
+        raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+    if network == "gin0":
+        if data_type != "graph":
+            raise ValueError(f"network 'gin0' (GIN-0 with the all-layer read-out) is for graph data, not {data_type!r}")
+        return gin_network(in_features, n_classes, hidden, dropout)
     if network == "kipf":
         if data_type != "node":
             raise ValueError(f"network 'kipf' (the two-layer GCN) is for node data, not {data_type!r}")
@@ -260,7 +280,8 @@ def _trainers(
     common["head_weight_decay"] = cfg.get("head_weight_decay")
     net = cfg.get("network", "legacy")
     torch.manual_seed(seed)
-    mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], net)
+    dropout = cfg.get("dropout", 0.5)
+    mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], net, dropout)
     mole = MOLE(
         mods,
         objective,
@@ -276,7 +297,7 @@ def _trainers(
     bp = None
     if baseline:
         torch.manual_seed(seed)  # the same initial weights
-        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], net)
+        mods, head = build_network(data_type, in_features, n_classes, cfg["hidden"], net, dropout)
         bp = Backprop(mods, head, n_classes=n_classes, progress=progress, **common)
     return mole, bp
 
@@ -301,21 +322,50 @@ def _cosine_factor(epoch: int, epochs: int) -> float:
     return float(0.5 * (1.0 + np.cos(np.pi * epoch / epochs))) if epoch < epochs else 1.0
 
 
-def _set_learning_rates(trainer, train, epochs: int, lr_schedule: str) -> None:
-    """Scale every optimiser's learning rate for the trainer's next epoch (``trainer.epoch``, from 0).
+def _step_factor(epoch: int, step: int = LR_STEP) -> float:
+    """Step decay (Xu et al. 2019): ``LR_GAMMA^⌊e / step⌋`` for epoch e = 0, 1, ... (halved every ``step`` epochs)."""
+    return LR_GAMMA ** (epoch // step)
 
-    Prepares the trainer on ``train`` first (its optimisers exist from then on). The base rate is kept in each
-    parameter group (``base_lr``, saved with the optimiser state), so a resumed run continues the same schedule.
-    ``"constant"`` leaves the rates (and the trainer) alone.
+
+def set_learning_rates(trainer, train, epochs: int, lr_schedule: str, *, lr_step: int = LR_STEP) -> float:
+    """Set every optimiser's learning rate for the trainer's next epoch ``e = trainer.epoch`` (from 0).
+
+    Parameters
+    ----------
+    trainer : MOLE or Backprop
+    train : training data of the trainer (prepares it first: its optimisers exist from then on)
+    epochs : int
+        The schedule's length (``"cosine"``).
+    lr_schedule : {"constant", "cosine", "step"}
+        ``"constant"`` leaves the rates (and the trainer) alone; ``"cosine"``: ``lr_0 · ½(1 + cos(π e / epochs))``
+        (Loshchilov & Hutter 2017; epochs past ``epochs`` at ``lr_0``); ``"step"``: ``lr_0 · 0.5^⌊e / lr_step⌋``
+        (Xu et al. 2019: halved every 50 epochs).
+    lr_step : int, default :data:`LR_STEP`
+
+    Returns
+    -------
+    float
+        The factor applied to every base rate ``lr_0`` (1 for ``"constant"``).
+
+    Notes
+    -----
+    The base rate ``lr_0`` is kept in each parameter group (``base_lr``, saved with the optimiser state), so a
+    resumed run continues the same schedule.
     """
     if lr_schedule == "constant":
-        return
+        return 1.0
+    if lr_schedule not in LR_SCHEDULES:
+        raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
     trainer.prepare(train)
-    factor = _cosine_factor(trainer.epoch, epochs)
+    if lr_schedule == "step":
+        factor = _step_factor(trainer.epoch, lr_step)
+    else:
+        factor = _cosine_factor(trainer.epoch, epochs)
     for opt in trainer.optimizers.values():
         for group in opt.param_groups:
             group.setdefault("base_lr", group["lr"])
             group["lr"] = group["base_lr"] * factor
+    return factor
 
 
 def _fit_epochs(trainer, train, epochs, *, is_mole: bool, lr_schedule: str, checkpoint=None) -> None:
@@ -324,7 +374,7 @@ def _fit_epochs(trainer, train, epochs, *, is_mole: bool, lr_schedule: str, chec
         trainer.fit(train, epochs, checkpoint=checkpoint)
         return
     while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
-        _set_learning_rates(trainer, train, epochs, lr_schedule)
+        set_learning_rates(trainer, train, epochs, lr_schedule)
         if is_mole:
             trainer.fit(train, epochs, stop_after=1, checkpoint=checkpoint)
         else:
@@ -340,7 +390,7 @@ def _fit_selected(trainer, train, val, epochs, *, is_mole: bool, lr_schedule: st
     best, snap, best_epoch, seconds = -1.0, None, 0, 0.0
     eval_sets = {"val": val}
     while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
-        _set_learning_rates(trainer, train, epochs, lr_schedule)
+        set_learning_rates(trainer, train, epochs, lr_schedule)
         if is_mole:
             trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
         else:
@@ -355,14 +405,16 @@ def _fit_selected(trainer, train, val, epochs, *, is_mole: bool, lr_schedule: st
     return {"best_epoch": best_epoch, "val_accuracy": best, "seconds": seconds, "last": last}
 
 
-def _fit_early_stop(trainer, train, val, epochs, *, is_mole: bool, checkpoint=None) -> None:
+def _fit_early_stop(trainer, train, val, epochs, *, is_mole: bool, checkpoint=None, lr_schedule="constant") -> None:
     """Train epoch by epoch until :func:`_stopped` or ``epochs``; the weights stay those of the stopping epoch.
 
     Every epoch's validation loss is in ``history`` (``eval_loss``), so a run resumed from its checkpoint continues
-    (or stays stopped) exactly as an uninterrupted one.
+    (or stays stopped) exactly as an uninterrupted one. ``lr_schedule``: "constant" or "step".
     """
     eval_sets = {"val": val}
     while not _stopped(trainer.history):
+        if not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
+            set_learning_rates(trainer, train, epochs, lr_schedule)
         if is_mole:
             if trainer.done(epochs):
                 break
@@ -373,6 +425,85 @@ def _fit_early_stop(trainer, train, val, epochs, *, is_mole: bool, checkpoint=No
             trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets, checkpoint=checkpoint)
 
 
+def fit_holdout(
+    trainer, train, val, test, epochs: int, *, patience: int, lr_schedule: str = "constant", lr_step: int = LR_STEP
+) -> dict:
+    """Errica et al.'s fold protocol: the epoch is chosen and training stopped on a hold-out; the test is read once.
+
+    Trains epoch by epoch (learning rates by :func:`set_learning_rates`), evaluating ``val`` after every epoch in
+    which the head trains. The chosen epoch ``e*`` has the best hold-out accuracy; ties go to the lower hold-out
+    cross-entropy, then to the earlier epoch:
+
+        e* = argmax_e (acc_val(e), −loss_val(e)),   stop when e − e* = patience or e = epochs.
+
+    The chosen epoch's weights are restored and ``test`` is evaluated once, after training; it plays no part in
+    training or selection.
+
+    Parameters
+    ----------
+    trainer : MOLE or Backprop
+        A fresh trainer (or one resumed in memory); seed the global generator before for reproducible dropout.
+    train, val, test : data of the trainer (``f(generator)`` callables, lists of batches or tensor pairs)
+        ``val`` is the inner hold-out (a stratified part of the outer training fold, not trained on).
+    epochs : int
+        The most epochs (MOLE: as in :meth:`MOLE.fit`).
+    patience : int
+        Stop this many epochs after the last improvement (at least 1).
+    lr_schedule : {"constant", "cosine", "step"}, default "constant"
+    lr_step : int, default :data:`LR_STEP`
+        ``"step"``: epochs between halvings (:func:`set_learning_rates`).
+
+    Returns
+    -------
+    dict
+        ``best_epoch`` (1-based), ``val_accuracy`` and ``val_loss`` at it, ``val_curve`` (hold-out accuracy of every
+        evaluated epoch), ``test_accuracy``, ``epochs_run``, ``seconds`` (training, evaluation excluded) and
+        ``seconds_per_epoch``.
+
+    References
+    ----------
+    F. Errica, M. Podda, D. Bacciu and A. Micheli, "A fair comparison of graph neural networks for graph
+    classification", ICLR 2020.
+    """
+    if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+        raise ValueError(f"patience must be an integer of at least 1, got {patience!r}")
+    is_mole = isinstance(trainer, MOLE)
+    best, best_epoch, snap, curve, seconds = None, None, None, [], 0.0
+    eval_sets = {"val": val}
+    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
+        if best_epoch is not None and trainer.epoch - best_epoch >= patience:
+            break
+        set_learning_rates(trainer, train, epochs, lr_schedule, lr_step=lr_step)
+        if is_mole:
+            trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
+        else:
+            trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets)
+        rec = trainer.history[-1]
+        seconds += rec["seconds"]
+        if "val" not in rec.get("accuracy", {}):
+            continue  # MOLE's sequential schedule: the head has not trained yet
+        acc, loss = rec["accuracy"]["val"], rec["eval_loss"]["val"]
+        curve.append(acc)
+        if best is None or (acc, -loss) > best:
+            best, best_epoch, snap = (acc, -loss), trainer.epoch, _snapshot(trainer)
+    if snap is None:
+        raise ValueError(
+            f"no epoch was evaluated on the hold-out: the trainer had already trained its {epochs} epochs (epoch "
+            f"{trainer.epoch}); give a fresh trainer or more epochs"
+        )
+    _restore(trainer, snap)
+    return {
+        "best_epoch": best_epoch,
+        "val_accuracy": best[0],
+        "val_loss": -best[1],
+        "val_curve": curve,
+        "test_accuracy": trainer.accuracy(test),
+        "epochs_run": trainer.epoch,
+        "seconds": seconds,
+        "seconds_per_epoch": seconds / max(1, trainer.epoch),
+    }
+
+
 def _checkpoint_paths(checkpoint, suffix: str = "") -> tuple[Path | None, Path | None]:
     """Files of MOLE's and backprop's checkpoints: ``PATH[suffix]`` and ``PATH[suffix].baseline``."""
     if checkpoint is None:
@@ -381,15 +512,28 @@ def _checkpoint_paths(checkpoint, suffix: str = "") -> tuple[Path | None, Path |
     return path, path.with_name(path.name + ".baseline")
 
 
-def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None), select="val", lr_schedule="constant"):
+def _fit_pair(
+    mole,
+    bp,
+    train,
+    test,
+    epochs,
+    val=None,
+    checkpoints=(None, None),
+    select="val",
+    lr_schedule="constant",
+    patience=None,
+):
     """Train MOLE then backprop (same global RNG state at the start of each); test accuracy of each.
 
     With ``val`` and ``select="val"`` the reported accuracy is that of the epoch with the best validation accuracy
     (selection on the validation data only; ``test_accuracy_last`` is the last epoch's); with ``select="early-stop"``
     training stops by :func:`_stopped` and the stopping epoch's accuracy is reported (``epochs_run``, and
     ``validation_accuracy`` at it). ``checkpoints``: files that each trainer saves after every epoch and resumes from
-    when they exist (``select="last"`` or ``"early-stop"``). ``lr_schedule``: ``"constant"`` or ``"cosine"``
-    (:func:`_cosine_factor`, every optimiser of the trainer; not with ``"early-stop"``).
+    when they exist (``select="last"`` or ``"early-stop"``). ``lr_schedule``: ``"constant"``, ``"cosine"``
+    (:func:`_cosine_factor`, every optimiser of the trainer; not with ``"early-stop"``) or ``"step"``. With
+    ``select="val-patience"``: :func:`fit_holdout` with ``patience`` (``best_epoch``, ``val_accuracy`` and
+    ``val_curve`` per trainer).
     """
     out = {}
     for key, trainer, ckpt in (("", mole, checkpoints[0]), ("baseline_", bp, checkpoints[1])):
@@ -401,11 +545,20 @@ def _fit_pair(mole, bp, train, test, epochs, val=None, checkpoints=(None, None),
             trainer.load(ckpt)  # restores the global RNG state too
         t0 = time.perf_counter()
         name = "test_accuracy" if not key else "baseline_accuracy"
+        if val is not None and select == "val-patience":
+            res = fit_holdout(trainer, train, val, test, epochs, patience=patience, lr_schedule=lr_schedule)
+            out["seconds_mole" if not key else "seconds_baseline"] = time.perf_counter() - t0
+            out[name] = res["test_accuracy"]
+            for k in ("val_accuracy", "best_epoch", "val_curve"):
+                out[f"{key}{k}"] = res[k]
+            out["epochs_run" if not key else "baseline_epochs_run"] = trainer.epoch
+            out[f"{key}train_seconds_per_epoch"] = res["seconds_per_epoch"]
+            continue
         if val is None or select == "early-stop":
             if val is None:
                 _fit_epochs(trainer, train, epochs, is_mole=not key, lr_schedule=lr_schedule, checkpoint=ckpt)
             else:
-                _fit_early_stop(trainer, train, val, epochs, is_mole=not key, checkpoint=ckpt)
+                _fit_early_stop(trainer, train, val, epochs, is_mole=not key, checkpoint=ckpt, lr_schedule=lr_schedule)
                 out["validation_accuracy" if not key else "baseline_validation_accuracy"] = trainer.accuracy(val)
             out["seconds_mole" if not key else "seconds_baseline"] = time.perf_counter() - t0
             out[name] = trainer.accuracy(test)
@@ -448,6 +601,7 @@ def run_experiment(
     progress: bool = False,
     recipe: str = "default",
     lr_schedule: str | None = None,
+    patience: int | None = None,
 ) -> dict:
     """Train MOLE (and backprop with ``baseline=True``) on one dataset; returns accuracies, epochs and seconds.
 
@@ -457,10 +611,16 @@ def run_experiment(
     (not trained on); graph — a stratified ``val_fraction`` of each fold's training graphs (not trained on).
     ``select="last"`` trains on all training data and reports the last epoch. ``select="early-stop"`` holds out the
     same validation data and stops when its loss rises (Kipf & Welling, :func:`_stopped`), for MOLE and backprop
-    alike, reporting the stopping epoch. ``pool``: graph read-out.
+    alike, reporting the stopping epoch. ``select="val-patience"`` (Errica et al. 2020, :func:`fit_holdout`) holds
+    out the same data, chooses the epoch of best validation accuracy (ties: lower validation loss), stops
+    ``patience`` epochs after it (or at ``epochs``) and reads the test data once, with the chosen weights.
+    ``pool``: graph read-out (legacy network).
     ``recipe`` ("default" or "legacy", :data:`RECIPES`) supplies every setting not given: objective, schedule,
-    epochs, selection, network, optimiser settings and ``lr_schedule`` ("constant", or "cosine": every learning
-    rate decays as ½(1 + cos(π e / epochs)) over the epochs, Loshchilov & Hutter 2017; not with "early-stop").
+    epochs, selection, ``patience``, network, optimiser settings and ``lr_schedule`` ("constant"; "cosine": every
+    learning rate decays as ½(1 + cos(π e / epochs)) over the epochs, Loshchilov & Hutter 2017, not with "early-stop"
+    or "val-patience"; "step": halved every 50 epochs, Xu et al. 2019). Graph data: fold ``f`` of seed ``s`` trains
+    from seed ``k · s + f`` (its weights, batches and inner hold-out), ``k`` = the recipe's ``fold_seed_stride``
+    (default recipe 1000, as ``benchmarks/gin_protocols.py``; legacy 1).
     ``checkpoint``: MOLE saves its state to this file after every epoch and a rerun resumes from it (backprop to
     ``PATH.baseline``; graph data one pair per fold, ``PATH.fold<f>``); loaded with ``torch.load(weights_only=True)``.
     """
@@ -473,21 +633,36 @@ def run_experiment(
     schedule = cfg.pop("schedule") if schedule is None else schedule
     select = cfg.pop("select") if select is None else select
     lr_schedule = cfg.pop("lr_schedule", "constant") if lr_schedule is None else lr_schedule
+    recipe_patience = cfg.pop("patience", None)
     for key in ("objective", "schedule", "select", "lr_schedule"):
         cfg.pop(key, None)
     if select not in SELECTIONS:
         raise ValueError(f"select must be one of {SELECTIONS}, got {select!r}")
     if lr_schedule not in LR_SCHEDULES:
         raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {lr_schedule!r}")
-    if lr_schedule != "constant" and select == "early-stop":
+    if lr_schedule == "cosine" and select in ("early-stop", "val-patience"):
         raise ValueError(
-            f"lr_schedule={lr_schedule!r} needs a fixed number of epochs: use select='val' or 'last', or "
-            "lr_schedule='constant' with select='early-stop'"
+            f"lr_schedule='cosine' needs a fixed number of epochs (it decays over them) but select={select!r} stops "
+            "early: use select='val' or 'last', or lr_schedule='constant' or 'step'"
         )
-    if checkpoint is not None and select == "val":
+    if patience is not None:
+        if select != "val-patience":
+            raise ValueError(f"patience applies to select='val-patience' only, not select={select!r}: drop it")
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 1:
+            raise ValueError(f"patience must be an integer of at least 1, got {patience!r}")
+    if select == "val-patience":
+        patience = recipe_patience if patience is None else int(patience)
+        if patience is None:
+            raise ValueError(
+                f"select='val-patience' needs patience (epochs without a better validation accuracy before "
+                f"stopping; the {recipe!r} recipe of {data_type} data has none): give patience (--patience N)"
+            )
+    else:
+        patience = None
+    if checkpoint is not None and select in ("val", "val-patience"):
         raise ValueError(
-            "checkpoints resume runs with select='last' or 'early-stop' only (the best-validation epoch's weights "
-            "are not saved)"
+            f"checkpoints resume runs with select='last' or 'early-stop' only, not {select!r} (the best-validation "
+            "epoch's weights are not saved): give select='last' or 'early-stop' (--select)"
         )
     path = find_dataset(data_type, dataset, data)
     for key, value in (("hidden", hidden), ("batch_size", batch_size), ("lr", lr), ("head_lr", head_lr)):
@@ -512,6 +687,8 @@ def run_experiment(
         "lr_schedule": lr_schedule,
         "settings": cfg,
     }
+    if patience is not None:
+        result["patience"] = patience
     use_val = select != "last"
     t0 = time.perf_counter()
     if data_type in ("vector", "grid"):
@@ -523,7 +700,8 @@ def run_experiment(
             train, val = (x[: n - n_val], y[: n - n_val]), (x[n - n_val :], y[n - n_val :])
         in_features = train[0].shape[1]
         mole, bp = _trainers(data_type, in_features, 10, cfg, progress=progress, **kw)
-        result.update(_fit_pair(mole, bp, train, test, epochs, val, _checkpoint_paths(checkpoint), select, lr_schedule))
+        ckpts = _checkpoint_paths(checkpoint)
+        result.update(_fit_pair(mole, bp, train, test, epochs, val, ckpts, select, lr_schedule, patience))
         result["n_train"], result["n_test"] = len(train[1]), len(test[1])
         result["n_val"] = 0 if val is None else len(val[1])
         result["history"] = mole.history
@@ -535,7 +713,8 @@ def run_experiment(
         val = [(g.with_index(d["val"]), y[d["val"]])]
         mole, bp = _trainers(data_type, g.x.shape[1], d["n_classes"], cfg, progress=progress, **kw)
         ckpts = _checkpoint_paths(checkpoint)
-        result.update(_fit_pair(mole, bp, train, test, epochs, val if use_val else None, ckpts, select, lr_schedule))
+        held = val if use_val else None
+        result.update(_fit_pair(mole, bp, train, test, epochs, held, ckpts, select, lr_schedule, patience))
         if not use_val:
             result["validation_accuracy"] = mole.accuracy(val)
         result["n_train"], result["n_test"] = len(d["train"]), int((y[d["test"]] >= 0).sum())
@@ -549,22 +728,31 @@ def run_experiment(
         if not 1 <= n_folds <= 10:
             raise ValueError(f"folds must be between 1 and 10, got {folds}")
         per_fold = []
+        stride = int(cfg.get("fold_seed_stride", 1))
         for f in range(n_folds):
+            fold_seed = stride * seed + f  # weights, batches and the inner hold-out of this fold
             test_ids = fold_ids[f]
             train_ids = np.setdiff1d(np.arange(len(ds)), test_ids)
             val = None
             if use_val:
-                keep, held = holdout_split(ds.labels[train_ids], val_fraction, seed + f)
+                keep, held = holdout_split(ds.labels[train_ids], val_fraction, fold_seed)
                 train_ids, val_ids = train_ids[keep], train_ids[held]
                 val = ds.loader(val_ids, cfg["batch_size"])
             train = ds.loader(train_ids, cfg["batch_size"])
             test = ds.loader(test_ids, cfg["batch_size"])
             mole, bp = _trainers(
-                data_type, ds.n_features, ds.n_classes, cfg, progress=progress, **{**kw, "seed": seed + f}
+                data_type, ds.n_features, ds.n_classes, cfg, progress=progress, **{**kw, "seed": fold_seed}
             )
             ckpts = _checkpoint_paths(checkpoint, f".fold{f}")
-            per_fold.append(_fit_pair(mole, bp, train, test, epochs, val, ckpts, select, lr_schedule))
+            fold = _fit_pair(mole, bp, train, test, epochs, val, ckpts, select, lr_schedule, patience)
+            fold.update(fold=f, seed=fold_seed, n_train=len(train_ids), n_test=len(test_ids))
+            fold["n_val"] = 0 if val is None else len(val_ids)
+            per_fold.append(fold)
         result["per_fold"] = per_fold
+        if "best_epoch" in per_fold[0]:
+            result["fold_best_epoch"] = [r["best_epoch"] for r in per_fold]
+            if baseline:
+                result["fold_baseline_best_epoch"] = [r["baseline_best_epoch"] for r in per_fold]
         result["fold_accuracy"] = [r["test_accuracy"] for r in per_fold]
         result["test_accuracy"] = float(np.mean(result["fold_accuracy"]))
         result["test_accuracy_std"] = float(np.std(result["fold_accuracy"]))
