@@ -170,10 +170,32 @@ def test_numpy_path_does_not_import_torch():
         "import sys, numpy as np; from pidlearn.backends.numpy.continuous_sxpid import continuous_sxpid_goal; "
         "x = np.random.default_rng(0).standard_normal((30, 2)); "
         "continuous_sxpid_goal(x.sum(1), x, [1.0, 0, 0, 0], return_grad=True); "
+        "continuous_sxpid_goal(x.sum(1), x, [1.0, 0, 0, 0], return_grad=True, method='binned'); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
+
+
+def test_binned_gradient_matches_central_differences():
+    """``method="binned"``: the kernel's gradient through the standardisation, every coordinate of a small case,
+    against central differences of the goal (float64; the torch side: tests/test_binned_sxpid.py)."""
+    t, s = _data(2, 1, 14, seed=9)
+    gamma = np.array([1.0, -0.5, 0.3, 0.7])
+    res = continuous_sxpid_goal(t, s, gamma, return_grad=True, method="binned", bin_width=0.6)
+    eps = 1e-6
+    for arr, grad in ((t, res.dtarget), (s, res.dsources)):
+        for idx in np.ndindex(arr.shape):
+            up, down = arr.copy(), arr.copy()
+            up[idx] += eps
+            down[idx] -= eps
+            args_up = (up, s) if arr is t else (t, up)
+            args_down = (down, s) if arr is t else (t, down)
+            kw = {"method": "binned", "bin_width": 0.6}
+            fd = (continuous_sxpid_goal(*args_up, gamma, **kw) - continuous_sxpid_goal(*args_down, gamma, **kw)) / (
+                2 * eps
+            )
+            assert fd.item() == pytest.approx(grad[idx], rel=1e-5, abs=1e-7)
 
 
 # ---------------------------------------------------------------------------------------------------------------

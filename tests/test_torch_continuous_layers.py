@@ -198,6 +198,10 @@ def test_bad_input():
         ({"activation": "relu"}, ValueError, "unknown activation"),
         ({"activation_kwargs": {"beta": 1.0}}, ValueError, "does not take"),
         ({"n_neurons": 0}, ValueError, "n_neurons must be a positive int"),
+        ({"estimator": "kde"}, ValueError, "estimator must be 'knn'"),
+        ({"bin_width": 0.5}, ValueError, "bin_width is a setting of estimator='binned'"),
+        ({"estimator": "binned", "bin_width": 0.0}, ValueError, "bin_width must be a finite positive"),
+        ({"estimator": "binned", "bin_width": "0.5"}, TypeError, "bin_width must be a real number"),
     ],
 )
 def test_bad_hyper_parameters(kwargs, error, match):
@@ -305,8 +309,44 @@ def test_continuous_network_evaluation_modes():
         ({"hidden_neurons": "continuous", "hidden_goal": "trivariate_optimised"}, ValueError, "3 sources"),
         ({"hidden_neurons": "continuous", "lateral_connections": 3}, ValueError, "no lateral inputs"),
         ({"hidden": 0, "hidden_neurons": "continuous"}, ValueError, "hidden=0 has none"),
+        ({"hidden_estimator": "binned"}, ValueError, "hidden_estimator configures continuous hidden neurons"),
+        ({"hidden_bin_width": 0.5}, ValueError, "hidden_bin_width configures continuous hidden neurons"),
+        ({"hidden_neurons": "continuous", "hidden_estimator": "kde"}, ValueError, "estimator must be 'knn'"),
     ],
 )
 def test_continuous_network_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         InfomorphicNetwork(12, 4, **{"hidden": 6, **kwargs})
+
+
+def test_binned_estimator_layer_and_network():
+    """``estimator="binned"``: the layer's goal and atoms are the binned estimator's; the goal rises over Adam steps
+    (the toy task above, the binned estimator); the network passes the option through."""
+    torch.manual_seed(0)
+    layer = ContinuousInfomorphicLayer(4, 4, 2, goal=MI_GOAL, sigma=1.0, estimator="binned", bin_width=0.4)
+    g = torch.Generator().manual_seed(1)
+    y = layer(*_batch(512, g), generator=g)
+    r, c = layer._last[1:]
+    expected = continuous_sxpid_goal(y, [r, c], [1.0] * 4, method="binned", bin_width=0.4)
+    torch.testing.assert_close(layer.goal_value(), expected)
+    torch.testing.assert_close(layer.pid().atoms, continuous_sxpid(y, [r, c], method="binned", bin_width=0.4))
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    x_eval = _batch(1000, torch.Generator().manual_seed(2))
+
+    def evaluate():
+        with torch.no_grad():
+            layer(*x_eval, generator=torch.Generator().manual_seed(3))
+            return layer.goal_value()
+
+    before = evaluate()
+    for _ in range(20):
+        layer(*_batch(256, g), generator=g)
+        loss = layer.loss()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = evaluate()
+    assert float(after.min()) > float(before.max()) + 0.3, (before, after)
+    net = InfomorphicNetwork(12, 4, hidden=6, hidden_neurons="continuous", hidden_estimator="binned")
+    assert net.hidden.estimator == "binned" and net.hidden.bin_width is None
+    assert "estimator='binned'" in repr(net.hidden)

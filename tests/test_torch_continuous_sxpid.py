@@ -234,3 +234,15 @@ def test_bad_goal():
     t, s = torch.randn(20, 2), torch.randn(20, 2, 2)
     with pytest.raises(ValueError, match="gamma must hold 4"):
         continuous_sxpid_goal(t, s, [1.0, 0.0])
+
+
+def test_method_knn_is_the_default_and_binned_is_another_estimator():
+    """``method="knn"`` (the soft counts above) is the default; ``"binned"`` (tests/test_binned_sxpid.py) differs."""
+    t, s = _gaussian(300, 0)
+    t, s = torch.tensor(t), torch.tensor(s)
+    torch.testing.assert_close(continuous_sxpid(t, s), continuous_sxpid(t, s, method="knn"), rtol=0, atol=0)
+    gamma = [1.0, 0.0, 0.0, 0.0]
+    torch.testing.assert_close(
+        continuous_sxpid_goal(t, s, gamma), continuous_sxpid_goal(t, s, gamma, method="knn"), rtol=0, atol=0
+    )
+    assert float((continuous_sxpid(t, s, method="binned") - continuous_sxpid(t, s)).abs().max()) > 1e-3

@@ -27,6 +27,10 @@ A goal ``G = Σ_α γ_α Π(α) = Σ_α w_α Î_sx(α) / ln b`` with ``w = Mᵀ�
 Equal to torch's autograd through :func:`pidlearn.backends.torch.continuous_sxpid.continuous_sxpid_goal` in float64
 (``tests/test_numpy_continuous_sxpid.py``: 1e-8 relative; the atoms to 1e-12).
 
+``method="binned"``: the linear-binned plug-in estimator (guide, "The binned estimator"); the redundancies and the
+gradient ``∂G/∂y`` of the goal come together from the numba kernel of :mod:`pidlearn.backends._binned_sxpid` (the
+torch backend's), and step 3 above carries it through the standardisation.
+
 References
 ----------
 D. A. Ehrlich, K. Schick-Poland, A. Makkeh, F. Lanfermann, P. Wollstadt and M. Wibral, "Partial information
@@ -43,6 +47,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import digamma, polygamma
 
+from pidlearn.backends._binned_sxpid import binned_redundancies, check_bin_width, check_method, default_bin_width
 from pidlearn.backends._soft_counts import (
     check_gamma,
     check_n_sources,
@@ -161,8 +166,11 @@ def continuous_sxpid(
     tau: float = 0.02,
     base: float = 2,
     normalize: bool = True,
+    method: str = "knn",
+    bin_width: float | None = None,
 ) -> np.ndarray:
-    """Continuous SxPID atoms of each neuron from soft neighbour counts (NumPy; the torch backend's estimator).
+    """Continuous SxPID atoms of each neuron from soft neighbour counts or a linear-binned soft histogram (NumPy; the
+    torch backend's estimators).
 
     Parameters
     ----------
@@ -180,6 +188,11 @@ def continuous_sxpid(
         Logarithm base (2: bits, ``math.e``: nats).
     normalize : bool, default True
         Divide every variable of every neuron by its batch standard deviation (``ddof=0``) first.
+    method : {"knn", "binned"}, default "knn"
+        Soft neighbour counts, or the plug-in SxPID of a linear-binned soft histogram on the lattice ``hℤ`` (see
+        :func:`pidlearn.backends.torch.continuous_sxpid.continuous_sxpid`).
+    bin_width : float, optional
+        Lattice spacing ``h`` of ``method="binned"`` (standardised units); default ``2 N^{-1/(n+2)}``.
 
     Returns
     -------
@@ -193,7 +206,8 @@ def continuous_sxpid(
         Non-numeric or integer inputs, mixed dtypes, ``normalize`` not a bool.
     ValueError
         Shapes that do not match, NaN/inf, constant variables (with ``normalize``), ``batch <= k``, more than 4
-        sources, ``k``, ``tau`` or ``base`` out of range.
+        sources, ``k``, ``tau``, ``base`` or ``bin_width`` out of range, an unknown ``method``, lattice tables past
+        the memory limit.
 
     Notes
     -----
@@ -219,11 +233,17 @@ def continuous_sxpid(
     >>> continuous_sxpid(s.sum(1), s).shape          # redundancy, unique 1, unique 2, synergy (bits)
     (4,)
     """
+    method = check_method(method)
+    bin_width = check_bin_width(bin_width, method)
     target, sources, squeeze, _ = _check_inputs(target, sources, k, tau, base, normalize)
     n = sources.shape[-1]
     lat = lattice(n)
     t, s, _, _ = _standardised(target, sources, normalize)
-    red, _ = _redundancies(sort_samples(t, s), range(lat.n_atoms), k, tau, float(np.finfo(target.dtype).eps))
+    if method == "binned":
+        h = default_bin_width(t.shape[1], n) if bin_width is None else bin_width
+        red, _, _ = binned_redundancies(t, s, h, range(lat.n_atoms))  # already standardised
+    else:
+        red, _ = _redundancies(sort_samples(t, s), range(lat.n_atoms), k, tau, float(np.finfo(target.dtype).eps))
     atoms = (red / math.log(base)) @ lat.mobius.toarray().T
     atoms = atoms.astype(target.dtype, copy=False)
     return atoms[0] if squeeze else atoms
@@ -239,6 +259,8 @@ def continuous_sxpid_goal(
     base: float = 2,
     normalize: bool = True,
     return_grad: bool = False,
+    method: str = "knn",
+    bin_width: float | None = None,
 ):
     """Goal ``G = Σ_α γ_α Π(α)`` per neuron in continuous atoms and, optionally, its analytic gradient.
 
@@ -268,6 +290,10 @@ def continuous_sxpid_goal(
         through it.
     return_grad : bool, default False
         Also return the gradient.
+    method : {"knn", "binned"}, default "knn"
+        As for :func:`continuous_sxpid`; ``"binned"`` computes the goal and ``∂G/∂y`` in one kernel pass.
+    bin_width : float, optional
+        Lattice spacing of ``method="binned"``; default ``2 N^{-1/(n+2)}``.
 
     Returns
     -------
@@ -309,29 +335,39 @@ def continuous_sxpid_goal(
     >>> res.dtarget.shape, res.dsources.shape
     ((300,), (300, 2))
     """
+    method = check_method(method)
+    bin_width = check_bin_width(bin_width, method)
     target, sources, squeeze, listed = _check_inputs(target, sources, k, tau, base, normalize)
     if not isinstance(return_grad, bool):
         raise TypeError(f"return_grad must be True or False, got {return_grad!r}")
     dtype = target.dtype
     b, _, n = sources.shape
     rows, weights = goal_rows(n, check_gamma(gamma, n))
-    t, s, sd_t, sd_s = _standardised(target, sources, normalize)
-    samples = sort_samples(t, s)
-    eps_min = float(np.finfo(dtype).eps)
-    red, counts = _redundancies(samples, rows, k, tau, eps_min)
-    goal = (red @ np.asarray(weights, dtype=np.float64) / math.log(base)).astype(dtype, copy=False)
+    w = np.asarray(weights, dtype=np.float64)
+    if method == "binned":  # standardised, and the gradient carried back through it, in the kernel
+        h = default_bin_width(b, n) if bin_width is None else bin_width
+        t, s = target.T, sources.transpose(1, 2, 0)
+        g_w = w / math.log(base) if return_grad else None
+        red, grad_t, grad_s = binned_redundancies(t, s, h, rows, g_w, normalize=normalize)
+    else:
+        t, s, sd_t, sd_s = _standardised(target, sources, normalize)
+        samples = sort_samples(t, s)
+        eps_min = float(np.finfo(dtype).eps)
+        red, counts = _redundancies(samples, rows, k, tau, eps_min)
+    goal = (red @ w / math.log(base)).astype(dtype, copy=False)
     goal = goal[0] if squeeze else goal
     if not return_grad:
         return goal
-    grad_t, grad_s = np.zeros_like(samples.t), np.zeros_like(samples.s)
-    scale = 1.0 / (b * math.log(base))
-    for row, w, c in zip(rows, weights, counts, strict=True):
-        g_a = (-w * scale) * polygamma(1, c.n_a)
-        g_t = (-w * scale) * polygamma(1, c.n_t)
-        soft_counts_backward(samples, row, k, tau, eps_min, c, g_a, g_t, grad_t, grad_s)
-    if normalize:
-        grad_t = _standardise_backward(grad_t, samples.t, sd_t)
-        grad_s = _standardise_backward(grad_s, samples.s, sd_s)
+    if method == "knn":
+        grad_t, grad_s = np.zeros_like(t), np.zeros_like(s)
+        scale = 1.0 / (b * math.log(base))
+        for row, wr, c in zip(rows, weights, counts, strict=True):
+            g_a = (-wr * scale) * polygamma(1, c.n_a)
+            g_t = (-wr * scale) * polygamma(1, c.n_t)
+            soft_counts_backward(samples, row, k, tau, eps_min, c, g_a, g_t, grad_t, grad_s)
+        if normalize:
+            grad_t = _standardise_backward(grad_t, t, sd_t)
+            grad_s = _standardise_backward(grad_s, s, sd_s)
     dtarget = grad_t.T.astype(dtype)  # (B, M)
     dsources = grad_s.transpose(2, 0, 1).astype(dtype)  # (B, M, n)
     if squeeze:

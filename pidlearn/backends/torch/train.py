@@ -80,6 +80,12 @@ class InfomorphicNetwork(nn.Module):
     hidden_sigma : float, optional
         Output noise ``σ`` of continuous hidden neurons (default 0.1, the layer's); only with
         ``hidden_neurons="continuous"``.
+    hidden_estimator : {"knn", "binned"}, optional
+        Continuous SxPID estimator of continuous hidden neurons (the layer's ``estimator``, default ``"knn"``); only
+        with ``hidden_neurons="continuous"``.
+    hidden_bin_width : float, optional
+        Lattice spacing of ``hidden_estimator="binned"`` (the layer's ``bin_width``); only with
+        ``hidden_neurons="continuous"``.
 
     Notes
     -----
@@ -104,6 +110,8 @@ class InfomorphicNetwork(nn.Module):
         readout_input: str = "labelled",
         hidden_neurons: str = "binary",
         hidden_sigma: float | None = None,
+        hidden_estimator: str | None = None,
+        hidden_bin_width: float | None = None,
     ):
         super().__init__()
         n_inputs, n_classes, hidden = check_network_sizes(n_inputs, n_classes, hidden)
@@ -118,6 +126,13 @@ class InfomorphicNetwork(nn.Module):
             )
         if hidden_sigma is not None:
             hidden_sigma = check_finite_number("hidden_sigma", hidden_sigma, positive=True)
+        for name, value in (("hidden_estimator", hidden_estimator), ("hidden_bin_width", hidden_bin_width)):
+            if value is not None and hidden_neurons != "continuous":
+                raise ValueError(
+                    f"{name} configures continuous hidden neurons; pass hidden_neurons='continuous' with it, or drop it"
+                )
+        continuous_kw = {"sigma": hidden_sigma, "estimator": hidden_estimator, "bin_width": hidden_bin_width}
+        continuous_kw = {name: value for name, value in continuous_kw.items() if value is not None}  # else the layer's
         if not (isinstance(context_init_gain, int | float) and context_init_gain > 0):
             raise ValueError(f"context_init_gain must be a positive number, got {context_init_gain!r}")
         if not hidden and (
@@ -143,7 +158,7 @@ class InfomorphicNetwork(nn.Module):
                 hidden,
                 goal=hidden_goal,
                 activation_kwargs=hidden_activation_kwargs,
-                **({} if hidden_sigma is None else {"sigma": hidden_sigma}),
+                **continuous_kw,
             )
         elif hidden:
             n_src = preset(hidden_goal)[0] if isinstance(hidden_goal, str) else _n_sources_of(hidden_goal)
