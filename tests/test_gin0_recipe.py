@@ -124,7 +124,7 @@ class _Scripted:
         self.modules, self.head = nn.Linear(1, 1), nn.Linear(1, 1)
         self.epoch, self.history, self.test_reads = 0, [], []
 
-    def fit(self, data, epochs, *, eval_sets=None):
+    def fit(self, data, epochs, *, eval_sets=None, checkpoint=None):
         while self.epoch < epochs:
             self.epoch += 1
             with torch.no_grad():

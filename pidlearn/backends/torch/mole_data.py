@@ -368,17 +368,31 @@ def set_learning_rates(trainer, train, epochs: int, lr_schedule: str, *, lr_step
     return factor
 
 
+def _finished(trainer, epochs: int, is_mole: bool) -> bool:
+    """Whether the trainer has trained its ``epochs`` (MOLE: every stage of its schedule)."""
+    return trainer.done(epochs) if is_mole else trainer.epoch >= epochs
+
+
+def _scheduled_epoch(
+    trainer, train, epochs, *, is_mole: bool, lr_schedule: str, eval_sets=None, checkpoint=None, lr_step=LR_STEP
+) -> dict:
+    """Set the learning rates for the next epoch (:func:`set_learning_rates`) and train it (MOLE: one epoch of its
+    schedule), evaluating ``eval_sets`` after it; returns the epoch's ``history`` record."""
+    set_learning_rates(trainer, train, epochs, lr_schedule, lr_step=lr_step)
+    if is_mole:
+        trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1, checkpoint=checkpoint)
+    else:
+        trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets, checkpoint=checkpoint)
+    return trainer.history[-1]
+
+
 def _fit_epochs(trainer, train, epochs, *, is_mole: bool, lr_schedule: str, checkpoint=None) -> None:
     """Train to ``epochs`` (all data, no selection), the learning rates set by ``lr_schedule`` before each epoch."""
     if lr_schedule == "constant":
         trainer.fit(train, epochs, checkpoint=checkpoint)
         return
-    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
-        set_learning_rates(trainer, train, epochs, lr_schedule)
-        if is_mole:
-            trainer.fit(train, epochs, stop_after=1, checkpoint=checkpoint)
-        else:
-            trainer.fit(train, trainer.epoch + 1, checkpoint=checkpoint)
+    while not _finished(trainer, epochs, is_mole):
+        _scheduled_epoch(trainer, train, epochs, is_mole=is_mole, lr_schedule=lr_schedule, checkpoint=checkpoint)
 
 
 def _fit_selected(trainer, train, val, epochs, *, is_mole: bool, lr_schedule: str = "constant") -> dict:
@@ -389,13 +403,8 @@ def _fit_selected(trainer, train, val, epochs, *, is_mole: bool, lr_schedule: st
     """
     best, snap, best_epoch, seconds = -1.0, None, 0, 0.0
     eval_sets = {"val": val}
-    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
-        set_learning_rates(trainer, train, epochs, lr_schedule)
-        if is_mole:
-            trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
-        else:
-            trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets)
-        rec = trainer.history[-1]
+    while not _finished(trainer, epochs, is_mole):
+        rec = _scheduled_epoch(trainer, train, epochs, is_mole=is_mole, lr_schedule=lr_schedule, eval_sets=eval_sets)
         seconds += rec["seconds"]
         acc = rec.get("accuracy", {}).get("val")
         if acc is not None and acc > best:
@@ -412,17 +421,10 @@ def _fit_early_stop(trainer, train, val, epochs, *, is_mole: bool, checkpoint=No
     (or stays stopped) exactly as an uninterrupted one. ``lr_schedule``: "constant" or "step".
     """
     eval_sets = {"val": val}
-    while not _stopped(trainer.history):
-        if not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
-            set_learning_rates(trainer, train, epochs, lr_schedule)
-        if is_mole:
-            if trainer.done(epochs):
-                break
-            trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1, checkpoint=checkpoint)
-        else:
-            if trainer.epoch >= epochs:
-                break
-            trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets, checkpoint=checkpoint)
+    while not _stopped(trainer.history) and not _finished(trainer, epochs, is_mole):
+        _scheduled_epoch(
+            trainer, train, epochs, is_mole=is_mole, lr_schedule=lr_schedule, eval_sets=eval_sets, checkpoint=checkpoint
+        )
 
 
 def fit_holdout(
@@ -470,15 +472,12 @@ def fit_holdout(
     is_mole = isinstance(trainer, MOLE)
     best, best_epoch, snap, curve, seconds = None, None, None, [], 0.0
     eval_sets = {"val": val}
-    while not (trainer.done(epochs) if is_mole else trainer.epoch >= epochs):
+    while not _finished(trainer, epochs, is_mole):
         if best_epoch is not None and trainer.epoch - best_epoch >= patience:
             break
-        set_learning_rates(trainer, train, epochs, lr_schedule, lr_step=lr_step)
-        if is_mole:
-            trainer.fit(train, epochs, eval_sets=eval_sets, stop_after=1)
-        else:
-            trainer.fit(train, trainer.epoch + 1, eval_sets=eval_sets)
-        rec = trainer.history[-1]
+        rec = _scheduled_epoch(
+            trainer, train, epochs, is_mole=is_mole, lr_schedule=lr_schedule, eval_sets=eval_sets, lr_step=lr_step
+        )
         seconds += rec["seconds"]
         if "val" not in rec.get("accuracy", {}):
             continue  # MOLE's sequential schedule: the head has not trained yet
