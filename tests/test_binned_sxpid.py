@@ -214,3 +214,42 @@ def test_bad_input_same_messages_as_knn():
     t, s = _data(20, 2, 2, seed=12)
     with pytest.raises(ValueError, match="gamma must hold 4"):
         continuous_sxpid_goal(t, s, [1.0], method="binned")
+
+
+def test_gradient_of_one_input_only():
+    """With only the target (or only the sources) requiring a gradient, that gradient is the same as with both, and
+    the kernel leaves the other out (``need_grad``)."""
+    t, s = _data(300, 3, 2, seed=11)
+    gamma = [1.0, -0.5, 0.25, 2.0]
+    t_both, s_both = t.clone().requires_grad_(), s.clone().requires_grad_()
+    continuous_sxpid_goal(t_both, s_both, gamma, method="binned").sum().backward()
+    t_one = t.clone().requires_grad_()
+    continuous_sxpid_goal(t_one, s, gamma, method="binned").sum().backward()
+    s_one = s.clone().requires_grad_()
+    continuous_sxpid_goal(t, s_one, gamma, method="binned").sum().backward()
+    np.testing.assert_allclose(t_one.grad, t_both.grad, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(s_one.grad, s_both.grad, rtol=0, atol=1e-14)
+    x_t, x_s = t.T.numpy().copy(), s.permute(1, 2, 0).numpy().copy()
+    full = binned_redundancies(x_t, x_s, 0.4, range(4), np.ones(4), normalize=True)
+    only_t = binned_redundancies(x_t, x_s, 0.4, range(4), np.ones(4), normalize=True, need_grad=(True, False))
+    only_s = binned_redundancies(x_t, x_s, 0.4, range(4), np.ones(4), normalize=True, need_grad=(False, True))
+    assert only_t[2] is None and only_s[1] is None
+    np.testing.assert_array_equal(only_t[1], full[1])
+    np.testing.assert_array_equal(only_s[2], full[2])
+    np.testing.assert_array_equal(only_t[0], full[0])
+
+
+def test_calls_of_other_shapes_and_data_in_between_change_nothing():
+    """The kernel keeps its standardised copy of the samples between calls: results do not depend on earlier calls
+    (same shape with other data, another shape, float32 views of a (batch, neurons) layout)."""
+    t, s = _data(256, 3, 2, seed=12)
+    x_t, x_s = t.T.numpy().copy(), s.permute(1, 2, 0).numpy().copy()
+    first = binned_redundancies(x_t, x_s, 0.4, range(4), np.ones(4), normalize=True)
+    for batch, neurons, seed in ((256, 3, 13), (100, 2, 14)):  # same shape, other data; another shape
+        t2, s2 = _data(batch, neurons, 2, seed=seed)
+        binned_redundancies(t2.T.numpy().copy(), s2.permute(1, 2, 0).numpy().copy(), 0.4, range(4), np.ones(4), 1, True)
+    again = binned_redundancies(x_t, x_s, 0.4, range(4), np.ones(4), normalize=True)
+    views = binned_redundancies(t.T.numpy(), s.permute(1, 2, 0).numpy(), 0.4, range(4), np.ones(4), normalize=True)
+    for a, b, c in zip(first, again, views, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

@@ -57,6 +57,7 @@ from pidlearn.backends._binned_sxpid import (
     check_method,
     default_bin_width,
     lattice_cells,
+    scaled_gradients,
 )
 from pidlearn.backends._settings import check_memory
 from pidlearn.backends._soft_counts import (
@@ -92,6 +93,16 @@ def _check_tensor(x, name: str) -> torch.Tensor:
     return x
 
 
+def _batch_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Maximum and minimum of ``x`` (B, ...) over the batch axis, without a gradient or a copy of ``x``."""
+    x = x.detach()
+    if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):  # NumPy reduces the batch axis of a
+        # strided view in contiguous runs; torch's strided reductions are slower
+        arr = x.numpy()
+        return torch.from_numpy(arr.max(axis=0)), torch.from_numpy(arr.min(axis=0))
+    return x.amax(dim=0), x.amin(dim=0)
+
+
 def _check_inputs(target, sources, k, tau, base, normalize):
     """Validated target (B, M) and sources (B, M, n), and whether the input had no neuron axis (``squeeze``)."""
     target = _check_tensor(target, "target")
@@ -117,13 +128,9 @@ def _check_inputs(target, sources, k, tau, base, normalize):
         )
     check_settings(k, tau, base, normalize, b, m)
     with torch.no_grad():
-        both = torch.cat([target.unsqueeze(-1), sources], dim=-1).detach()
-        if both.device.type == "cpu" and both.dtype in (torch.float32, torch.float64):  # NumPy's reductions over
-            # the batch axis are contiguous, torch's strided
-            arr = both.numpy()
-            high, low = torch.from_numpy(arr.max(axis=0)), torch.from_numpy(arr.min(axis=0))
-        else:
-            high, low = both.amax(dim=0), both.amin(dim=0)
+        ranges = [_batch_range(target.unsqueeze(-1)), _batch_range(sources)]
+        high = torch.cat([hi for hi, _ in ranges], dim=-1)
+        low = torch.cat([lo for _, lo in ranges], dim=-1)
         if not bool(torch.isfinite(high).all() and torch.isfinite(low).all()):  # max and min propagate NaN and inf
             for name, x in (("target", target), ("sources", sources)):
                 if not bool(torch.isfinite(x).all()):
@@ -351,13 +358,14 @@ class _Binned(torch.autograd.Function):
         tn, sn = (_as_numpy(x, copy=weights is None) for x in (target.T, sources.permute(1, 2, 0)))
         threads = torch.get_num_threads()
         ctx.device, ctx.dtype, ctx.fused = target.device, target.dtype, weights is not None
+        ctx.shape = tuple(sources.shape)
         if weights is None:
             red, _, _ = binned_redundancies(tn, sn, h, rows, threads=threads, normalize=normalize)
             ctx.saved = (tn, sn, h, rows, threads, normalize)
             return torch.from_numpy(red).to(target.device, target.dtype)
         w = np.asarray(weights, dtype=np.float64)
-        need = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
-        red, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, w if need else None, threads, normalize)
+        need = ctx.needs_input_grad[:2]
+        red, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, w if any(need) else None, threads, normalize, need)
         ctx.saved = (grad_t, grad_s)
         return torch.from_numpy(red @ w).to(target.device, target.dtype)
 
@@ -367,12 +375,20 @@ class _Binned(torch.autograd.Function):
         g = grad_out.detach().to("cpu", torch.float64).numpy()
         if ctx.fused:
             grad_t, grad_s = ctx.saved
-            grad_t, grad_s = grad_t * g[:, None], grad_s * g[:, None, None]
         else:
             tn, sn, h, rows, threads, normalize = ctx.saved
-            _, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, g, threads, normalize)
-        d_target = torch.from_numpy(grad_t.T).to(ctx.device, ctx.dtype)
-        d_sources = torch.from_numpy(grad_s.transpose(2, 0, 1)).to(ctx.device, ctx.dtype)
+            _, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, g, threads, normalize, ctx.needs_input_grad[:2])
+            g = np.ones(len(g))  # the incoming gradient already weighted the rows
+        dtype = ctx.dtype if ctx.dtype in (torch.float32, torch.float64) else torch.float64
+        b, m, n = ctx.shape
+        need_t, need_s = ctx.needs_input_grad[:2]  # an input without a gradient gets none (0 rows: skipped)
+        d_target = torch.empty((b if need_t else 0, m), dtype=dtype)
+        d_sources = torch.empty((b if need_s else 0, m, n), dtype=dtype)
+        grad_t = grad_t if need_t else np.empty((0, 0))
+        grad_s = grad_s if need_s else np.empty((0, 0, 0))
+        scaled_gradients(grad_t, grad_s, g, d_target.numpy(), d_sources.numpy())  # layout and dtype in one pass
+        d_target = d_target.to(ctx.device, ctx.dtype) if need_t else None
+        d_sources = d_sources.to(ctx.device, ctx.dtype) if need_s else None
         return d_target, d_sources, None, None, None, None
 
 
