@@ -7,9 +7,7 @@ errors of the combinations the new selection does not allow are checked on their
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -20,15 +18,6 @@ torch = pytest.importorskip("torch")
 from torch import nn  # noqa: E402
 
 from pidlearn.cli import main  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def gp():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gin_protocols.py"
-    spec = importlib.util.spec_from_file_location("gin_protocols", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _cli_json(capsys, argv):
@@ -56,7 +45,7 @@ def _toy_dataset(n_graphs=24, seed=0):
 
 
 # ------------------------------------------------------------------------------------------------------------------
-def test_cli_seed_gives_the_gin_protocols_numbers(gp, capsys, shared_dir):
+def test_cli_seed_gives_the_gin_protocols_numbers(gin_protocols, capsys, shared_dir):
     """Seed 1 (so that the 1000·S + fold trainer seeds matter), folds 0 and 1, 3 epochs: every per-fold number of
     the CLI (MOLE with the PID objective, and backprop) equals the benchmark's errica run of the same seed."""
     from pidlearn.backends.torch.mole_data import find_dataset, load_tu
@@ -77,8 +66,8 @@ def test_cli_seed_gives_the_gin_protocols_numbers(gp, capsys, shared_dir):
     args = SimpleNamespace(epochs=3, iters_per_epoch=None, lr_step=50, objective="pid", patience=50)
     for fold in (0, 1):
         ours = res["per_fold"][fold]
-        mole = gp.run_fold(ds, gp.run_spec(args, "mutag", "errica", "mole", 1, fold))
-        bp = gp.run_fold(ds, gp.run_spec(args, "mutag", "errica", "backprop", 1, fold))
+        mole = gin_protocols.run_fold(ds, gin_protocols.run_spec(args, "mutag", "errica", "mole", 1, fold))
+        bp = gin_protocols.run_fold(ds, gin_protocols.run_spec(args, "mutag", "errica", "backprop", 1, fold))
         assert (ours["n_train"], ours["n_val"], ours["n_test"]) == (mole["n_train"], mole["n_val"], mole["n_test"])
         assert ours["test_accuracy"] == mole["test_accuracy"] == res["fold_accuracy"][fold]
         assert ours["best_epoch"] == mole["best_epoch"] == res["fold_best_epoch"][fold]

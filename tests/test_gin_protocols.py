@@ -5,23 +5,12 @@ them."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-
-
-@pytest.fixture(scope="module")
-def gp():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gin_protocols.py"
-    spec = importlib.util.spec_from_file_location("gin_protocols", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def _toy_dataset(n_graphs=60, seed=0):
@@ -41,45 +30,49 @@ def _toy_dataset(n_graphs=60, seed=0):
     return TUDataset(np.concatenate(tags), np.array(ptr), np.concatenate(edges, axis=1), np.array(labels))
 
 
-def test_xu_selects_one_epoch_for_all_folds_by_the_mean(gp):
+def test_xu_selects_one_epoch_for_all_folds_by_the_mean(gin_protocols):
     curves = [[0.5, 0.9, 0.6], [0.8, 0.6, 0.7]]  # fold means per epoch: 0.65, 0.75, 0.65
-    assert gp.xu_select(curves) == (2, pytest.approx(0.75))  # not the mean of per-fold maxima (0.85)
-    assert gp.xu_select([[0.6, 0.6], [0.6, 0.6]]) == (1, pytest.approx(0.6))  # ties: the first epoch
+    assert gin_protocols.xu_select(curves) == (2, pytest.approx(0.75))  # not the mean of per-fold maxima (0.85)
+    assert gin_protocols.xu_select([[0.6, 0.6], [0.6, 0.6]]) == (1, pytest.approx(0.6))  # ties: the first epoch
 
 
-def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gp):
+def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gin_protocols):
     ds = _toy_dataset()
     ids = np.arange(len(ds))
-    train = gp.sampled_batches(ds, ids[:40], 8, 2)
+    train = gin_protocols.sampled_batches(ds, ids[:40], 8, 2)
     val, real_test = ds.loader(ids[40:50], 8), ds.loader(ids[50:], 8)
     cfg = {"hidden": 8, "batch_size": 8, "dropout": 0.0}
-    for method in gp.METHODS:
-        trainer = gp.make_trainer(method, ds.n_features, ds.n_classes, cfg, seed=0)
+    for method in gin_protocols.METHODS:
+        trainer = gin_protocols.make_trainer(method, ds.n_features, ds.n_classes, cfg, seed=0)
         seen = []
 
         def test(generator, trainer=trainer, seen=seen):
             seen.append(trainer.epoch)  # when the test fold is read
             return real_test(generator)
 
-        res = gp.run_errica(trainer, train, val, test, epochs=8, patience=3)
+        res = gin_protocols.run_errica(trainer, train, val, test, epochs=8, patience=3)
         assert seen == [res["epochs_run"]]  # once, after training stopped
         assert res["val_accuracy"] == max(res["val_curve"])
         assert res["epochs_run"] == min(8, res["best_epoch"] + 3)
-        assert gp.evaluate(trainer, val)[0] == res["val_accuracy"]  # the chosen epoch's weights are back
-        assert res["test_accuracy"] == gp.evaluate(trainer, real_test)[0]
+        assert gin_protocols.evaluate(trainer, val)[0] == res["val_accuracy"]  # the chosen epoch's weights are back
+        assert res["test_accuracy"] == gin_protocols.evaluate(trainer, real_test)[0]
 
 
-def test_the_script_uses_the_library_network_and_protocol(gp):
+def test_the_script_uses_the_library_network_and_protocol(gin_protocols):
     from pidlearn.backends.torch import graph, mole_data
 
-    assert gp.gin_network is graph.gin_network and gp.fit_holdout is mole_data.fit_holdout
-    assert not hasattr(gp, "LayerBatch") and not hasattr(gp, "step_lr")  # no copy left in the script
+    assert gin_protocols.gin_network is graph.gin_network and gin_protocols.fit_holdout is mole_data.fit_holdout
+    assert not hasattr(gin_protocols, "LayerBatch") and not hasattr(
+        gin_protocols, "step_lr"
+    )  # no copy left in the script
 
 
-def test_mole_head_sends_no_gradient_into_the_modules(gp):
+def test_mole_head_sends_no_gradient_into_the_modules(gin_protocols):
     ds = _toy_dataset(12)
     g, y = ds.collate(np.arange(12))
-    trainer = gp.make_trainer("mole", ds.n_features, 2, {"hidden": 5, "batch_size": 12, "dropout": 0.5}, seed=0)
+    trainer = gin_protocols.make_trainer(
+        "mole", ds.n_features, 2, {"hidden": 5, "batch_size": 12, "dropout": 0.5}, seed=0
+    )
     trainer.prepare([(g, y)])
     out = g
     for m in trainer.modules:
@@ -89,19 +82,21 @@ def test_mole_head_sends_no_gradient_into_the_modules(gp):
     assert all(p.grad is not None for p in trainer.head.parameters())
 
 
-def test_learning_rate_halves_every_step(gp):
+def test_learning_rate_halves_every_step(gin_protocols):
     ds = _toy_dataset(20)
-    trainer = gp.make_trainer("backprop", ds.n_features, 2, {"hidden": 4, "batch_size": 8, "dropout": 0.0}, seed=0)
-    train = gp.sampled_batches(ds, np.arange(20), 8, 1)
+    trainer = gin_protocols.make_trainer(
+        "backprop", ds.n_features, 2, {"hidden": 4, "batch_size": 8, "dropout": 0.0}, seed=0
+    )
+    train = gin_protocols.sampled_batches(ds, np.arange(20), 8, 1)
     rates = []
     for _ in range(5):
-        gp.train_one_epoch(trainer, train, step=2)
+        gin_protocols.train_one_epoch(trainer, train, step=2)
         rates.append(trainer.optimizers["all"].param_groups[0]["lr"])  # the rate the epoch trained at
     assert rates == [0.01, 0.01, 0.005, 0.005, 0.0025]
     assert trainer.optimizers["all"].param_groups[0]["lr"] == 0.0025
 
 
-def test_main_resumes_and_tabulates(gp, tmp_path, monkeypatch, shared_dir):
+def test_main_resumes_and_tabulates(gin_protocols, tmp_path, monkeypatch, shared_dir):
     calls = []
     curves = {0: [0.8, 0.9], 1: [0.9, 0.7]}  # per fold; seed s adds s/10 to fold 0 at epoch 1
 
@@ -112,15 +107,15 @@ def test_main_resumes_and_tabulates(gp, tmp_path, monkeypatch, shared_dir):
             curve[0] += spec["seed"] / 10
         return {**spec, "curve": curve, "seconds_per_epoch": 0.1, "epochs_run": 2}
 
-    monkeypatch.setattr(gp, "run_fold", fake)
+    monkeypatch.setattr(gin_protocols, "run_fold", fake)
     out = tmp_path / "r.jsonl"
     argv = ["--datasets", "mutag", "--protocol", "xu", "--method", "backprop", "--seeds", "0", "1", "--folds", "0",
             "1", "--epochs", "2", "--data", str(shared_dir / "datasets"), "--out", str(out), "--markdown"]  # fmt: skip
-    assert gp.main(argv) == 0 and calls == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert gp.main(argv) == 0 and len(calls) == 4  # all found in --out: nothing runs again
+    assert gin_protocols.main(argv) == 0 and calls == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert gin_protocols.main(argv) == 0 and len(calls) == 4  # all found in --out: nothing runs again
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    table = gp.markdown(rows, n_folds=2)
+    table = gin_protocols.markdown(rows, n_folds=2)
     # seed 0: fold means 0.85, 0.80 -> epoch 1, 85 %; seed 1: 0.90, 0.80 -> epoch 1, 90 %: 87.5 ± 3.5 (anchor 89.4)
     assert "| 87.5 ± 3.5 | 2.5 | 1 | 0.10 | 89.4 ± 5.6 | -1.9 |" in table.splitlines()[2]  # fold sd: 5.0, 0.0
     other = [{**r, "iters_per_epoch": None, "method": "mole"} for r in rows]  # other settings: rows of their own
-    assert len(gp.markdown(rows + other, n_folds=2).splitlines()) == 4
+    assert len(gin_protocols.markdown(rows + other, n_folds=2).splitlines()) == 4

@@ -21,6 +21,27 @@ def _batch(n, g, dtype=torch.float32):
     return torch.randn(n, 4, generator=g, dtype=dtype), torch.randn(n, 4, generator=g, dtype=dtype)
 
 
+def _adam_goal(layer, g, steps: int = 20):
+    """The layer's goal on a fixed evaluation batch before and after ``steps`` Adam steps (lr 0.1, batches of 256
+    drawn from ``g``)."""
+    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
+    x_eval = _batch(1000, torch.Generator().manual_seed(2))
+
+    def evaluate():
+        with torch.no_grad():
+            layer(*x_eval, generator=torch.Generator().manual_seed(3))
+            return layer.goal_value()
+
+    before = evaluate()
+    for _ in range(steps):
+        layer(*_batch(256, g), generator=g)
+        loss = layer.loss()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return before, evaluate()
+
+
 def test_shapes_and_consistency():
     torch.manual_seed(0)
     layer = ContinuousInfomorphicLayer(4, 3, 5, goal={"{1}": 1.0, "{12}": 0.5})
@@ -134,23 +155,7 @@ def test_goal_increases_with_adam_and_passes_the_binary_cap():
     and passes 1 bit, which no binary neuron can (every SxPID atom sum is at most H(Y) ≤ 1 bit)."""
     torch.manual_seed(0)
     layer = ContinuousInfomorphicLayer(4, 4, 2, goal=MI_GOAL, sigma=1.0)
-    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
-    g = torch.Generator().manual_seed(1)
-    x_eval = _batch(1000, torch.Generator().manual_seed(2))
-
-    def evaluate():
-        with torch.no_grad():
-            layer(*x_eval, generator=torch.Generator().manual_seed(3))
-            return layer.goal_value()
-
-    before = evaluate()
-    for _ in range(20):
-        layer(*_batch(256, g), generator=g)
-        loss = layer.loss()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    after = evaluate()
+    before, after = _adam_goal(layer, torch.Generator().manual_seed(1))
     assert float(before.max()) < 0.5
     assert float(after.min()) > 1.0, (before, after)
 
@@ -330,22 +335,7 @@ def test_binned_estimator_layer_and_network():
     expected = continuous_sxpid_goal(y, [r, c], [1.0] * 4, method="binned", bin_width=0.4)
     torch.testing.assert_close(layer.goal_value(), expected)
     torch.testing.assert_close(layer.pid().atoms, continuous_sxpid(y, [r, c], method="binned", bin_width=0.4))
-    opt = torch.optim.Adam(layer.parameters(), lr=0.1)
-    x_eval = _batch(1000, torch.Generator().manual_seed(2))
-
-    def evaluate():
-        with torch.no_grad():
-            layer(*x_eval, generator=torch.Generator().manual_seed(3))
-            return layer.goal_value()
-
-    before = evaluate()
-    for _ in range(20):
-        layer(*_batch(256, g), generator=g)
-        loss = layer.loss()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    after = evaluate()
+    before, after = _adam_goal(layer, g)
     assert float(after.min()) > float(before.max()) + 0.3, (before, after)
     net = InfomorphicNetwork(12, 4, hidden=6, hidden_neurons="continuous", hidden_estimator="binned")
     assert net.hidden.estimator == "binned" and net.hidden.bin_width is None
