@@ -61,6 +61,7 @@ __all__ = [
     "check_method",
     "default_bin_width",
     "lattice_cells",
+    "lattice_spacing",
     "scaled_gradients",
 ]
 
@@ -97,6 +98,12 @@ def default_bin_width(n_samples: int, n_sources: int) -> float:
     """The lattice spacing ``h = 2 N^{−1/(n+2)}`` (standardised units) of a batch of ``N`` samples, ``n`` sources
     (0.35 for two sources at ``N = 1024``)."""
     return BIN_WIDTH_C * float(n_samples) ** (-1.0 / (n_sources + 2))
+
+
+def lattice_spacing(bin_width: float | None, n_samples: int, n_sources: int) -> float:
+    """The lattice spacing ``h`` of a call: ``bin_width`` when given (checked by :func:`check_bin_width`), else the
+    rule :func:`default_bin_width` for ``N`` samples and ``n`` sources."""
+    return default_bin_width(n_samples, n_sources) if bin_width is None else bin_width
 
 
 def lattice_cells(x: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:

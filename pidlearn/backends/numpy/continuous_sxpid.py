@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import digamma, polygamma
 
-from pidlearn.backends._binned_sxpid import binned_redundancies, check_bin_width, check_method, default_bin_width
+from pidlearn.backends._binned_sxpid import binned_redundancies, check_bin_width, check_method, lattice_spacing
 from pidlearn.backends._soft_counts import (
     check_gamma,
     check_n_sources,
@@ -240,7 +240,7 @@ def continuous_sxpid(
     lat = lattice(n)
     t, s, _, _ = _standardised(target, sources, normalize)
     if method == "binned":
-        h = default_bin_width(t.shape[1], n) if bin_width is None else bin_width
+        h = lattice_spacing(bin_width, t.shape[1], n)
         red, _, _ = binned_redundancies(t, s, h, range(lat.n_atoms))  # already standardised
     else:
         red, _ = _redundancies(sort_samples(t, s), range(lat.n_atoms), k, tau, float(np.finfo(target.dtype).eps))
@@ -345,7 +345,7 @@ def continuous_sxpid_goal(
     rows, weights = goal_rows(n, check_gamma(gamma, n))
     w = np.asarray(weights, dtype=np.float64)
     if method == "binned":  # standardised, and the gradient carried back through it, in the kernel
-        h = default_bin_width(b, n) if bin_width is None else bin_width
+        h = lattice_spacing(bin_width, b, n)
         t, s = target.T, sources.transpose(1, 2, 0)
         g_w = w / math.log(base) if return_grad else None
         red, grad_t, grad_s = binned_redundancies(t, s, h, rows, g_w, normalize=normalize)

@@ -55,8 +55,8 @@ from pidlearn.backends._binned_sxpid import (
     binned_redundancies,
     check_bin_width,
     check_method,
-    default_bin_width,
     lattice_cells,
+    lattice_spacing,
     scaled_gradients,
 )
 from pidlearn.backends._settings import check_memory
@@ -289,10 +289,6 @@ def _redundancies(target, sources, rows, k, tau, normalize):
     return torch.stack(out, dim=-1)
 
 
-def _bin_width(bin_width, batch: int, n_sources: int) -> float:
-    return default_bin_width(batch, n_sources) if bin_width is None else bin_width
-
-
 def _binned_joint(t, s, h):
     """Dense linear-binned soft joint (M, K_1, ..., K_n, K_T) of ``t`` (M, B) and ``s`` (M, n, B) on the lattice
     ``hℤ`` (each neuron's cells shifted to start at 0), under autograd: the reference of the binned estimator and its
@@ -490,7 +486,7 @@ def continuous_sxpid(
     lat = lattice(n)
     mob = torch.as_tensor(lat.mobius.toarray(), dtype=target.dtype, device=target.device)
     if method == "binned":
-        h = _bin_width(bin_width, target.shape[0], n)
+        h = lattice_spacing(bin_width, target.shape[0], n)
         if target.device.type != "cpu":
             atoms = _binned_atoms_dense(target, sources, h, normalize) / math.log(base)
             return atoms[0] if squeeze else atoms
@@ -540,7 +536,7 @@ def continuous_sxpid_goal(
         out = target.sum(0) * 0.0
         return out[0] if squeeze else out
     if method == "binned":
-        h = _bin_width(bin_width, target.shape[0], n)
+        h = lattice_spacing(bin_width, target.shape[0], n)
         if target.device.type != "cpu":
             atoms = _binned_atoms_dense(target, sources, h, normalize) / math.log(base)
             out = atoms @ torch.tensor(gamma, dtype=atoms.dtype, device=atoms.device)
