@@ -27,23 +27,6 @@ def _cli_json(capsys, argv):
     return rc, json.loads(out)
 
 
-def _toy_dataset(n_graphs=24, seed=0):
-    """Small random path graphs with 3 node tags; label 1 when tag 2 is the most frequent tag."""
-    from pidlearn.backends.torch.mole_data import TUDataset
-
-    rng = np.random.default_rng(seed)
-    tags, ptr, edges, labels = [], [0], [], []
-    for _ in range(n_graphs):
-        n = int(rng.integers(4, 9))
-        t = rng.integers(0, 3, n)
-        src = np.arange(n - 1) + ptr[-1]
-        edges.append(np.stack([np.r_[src, src + 1], np.r_[src + 1, src]]))
-        tags.append(t)
-        labels.append(int(np.bincount(t, minlength=3).argmax() == 2))
-        ptr.append(ptr[-1] + n)
-    return TUDataset(np.concatenate(tags), np.array(ptr), np.concatenate(edges, axis=1), np.array(labels))
-
-
 # ------------------------------------------------------------------------------------------------------------------
 def test_cli_seed_gives_the_gin_protocols_numbers(gin_protocols, capsys, shared_dir):
     """Seed 1 (so that the 1000·S + fold trainer seeds matter), folds 0 and 1, 3 epochs: every per-fold number of
@@ -150,12 +133,12 @@ def test_fit_holdout_selection_ties_patience_and_one_test_read():
             fit_holdout(_Scripted(accs, losses), None, None, "test", epochs=5, patience=bad)
 
 
-def test_fit_holdout_on_real_trainers_restores_the_chosen_weights():
+def test_fit_holdout_on_real_trainers_restores_the_chosen_weights(toy_graphs):
     from pidlearn.backends.torch.graph import gin_network
     from pidlearn.backends.torch.mole import MOLE, Backprop
     from pidlearn.backends.torch.mole_data import fit_holdout
 
-    ds = _toy_dataset()
+    ds = toy_graphs(24)
     ids = np.arange(len(ds))
     train, val, test = ds.loader(ids[:14], 7), ds.loader(ids[14:19], 8), ds.loader(ids[19:], 8)
     for cls, kw in ((Backprop, {}), (MOLE, {"objective": "infonce"})):
@@ -168,13 +151,13 @@ def test_fit_holdout_on_real_trainers_restores_the_chosen_weights():
         assert trainer.accuracy(test) == res["test_accuracy"]
 
 
-def test_step_schedule_halves_every_rate():
+def test_step_schedule_halves_every_rate(toy_graphs):
     from pidlearn.backends.torch.graph import gin_network
     from pidlearn.backends.torch.mole import MOLE
     from pidlearn.backends.torch.mole_data import LR_GAMMA, LR_STEP, set_learning_rates
 
     assert (LR_STEP, LR_GAMMA) == (50, 0.5)  # Xu et al.: halved every 50 epochs
-    ds = _toy_dataset(12)
+    ds = toy_graphs(12)
     train = ds.loader(np.arange(12), 6)
     torch.manual_seed(0)
     mods, head = gin_network(ds.n_features, 2, hidden=4, dropout=0.0, layers=1)
@@ -191,10 +174,10 @@ def test_step_schedule_halves_every_rate():
         set_learning_rates(m, train, 0, "linear")
 
 
-def test_gin_network_is_gin0_with_the_all_layer_readout():
+def test_gin_network_is_gin0_with_the_all_layer_readout(toy_graphs):
     from pidlearn.backends.torch.graph import AllLayerReadout, LayerBatch, Tapped, gin_network
 
-    ds = _toy_dataset(12)
+    ds = toy_graphs(12)
     g, _ = ds.collate(np.arange(12))
     torch.manual_seed(0)
     modules, head = gin_network(ds.n_features, 2, hidden=5, dropout=0.0)

@@ -13,31 +13,14 @@ import pytest
 torch = pytest.importorskip("torch")
 
 
-def _toy_dataset(n_graphs=60, seed=0):
-    """Small random graphs with 3 node tags; label 1 when tag 2 is the most frequent tag (learnable from sums)."""
-    from pidlearn.backends.torch.mole_data import TUDataset
-
-    rng = np.random.default_rng(seed)
-    tags, ptr, edges, labels = [], [0], [], []
-    for _ in range(n_graphs):
-        n = int(rng.integers(4, 9))
-        t = rng.integers(0, 3, n)
-        src = np.arange(n - 1) + ptr[-1]  # a path, both directions
-        edges.append(np.stack([np.r_[src, src + 1], np.r_[src + 1, src]]))
-        tags.append(t)
-        labels.append(int(np.bincount(t, minlength=3).argmax() == 2))
-        ptr.append(ptr[-1] + n)
-    return TUDataset(np.concatenate(tags), np.array(ptr), np.concatenate(edges, axis=1), np.array(labels))
-
-
 def test_xu_selects_one_epoch_for_all_folds_by_the_mean(gin_protocols):
     curves = [[0.5, 0.9, 0.6], [0.8, 0.6, 0.7]]  # fold means per epoch: 0.65, 0.75, 0.65
     assert gin_protocols.xu_select(curves) == (2, pytest.approx(0.75))  # not the mean of per-fold maxima (0.85)
     assert gin_protocols.xu_select([[0.6, 0.6], [0.6, 0.6]]) == (1, pytest.approx(0.6))  # ties: the first epoch
 
 
-def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gin_protocols):
-    ds = _toy_dataset()
+def test_errica_never_looks_at_the_test_fold_and_restores_the_chosen_epoch(gin_protocols, toy_graphs):
+    ds = toy_graphs(60)
     ids = np.arange(len(ds))
     train = gin_protocols.sampled_batches(ds, ids[:40], 8, 2)
     val, real_test = ds.loader(ids[40:50], 8), ds.loader(ids[50:], 8)
@@ -67,8 +50,8 @@ def test_the_script_uses_the_library_network_and_protocol(gin_protocols):
     )  # no copy left in the script
 
 
-def test_mole_head_sends_no_gradient_into_the_modules(gin_protocols):
-    ds = _toy_dataset(12)
+def test_mole_head_sends_no_gradient_into_the_modules(gin_protocols, toy_graphs):
+    ds = toy_graphs(12)
     g, y = ds.collate(np.arange(12))
     trainer = gin_protocols.make_trainer(
         "mole", ds.n_features, 2, {"hidden": 5, "batch_size": 12, "dropout": 0.5}, seed=0
@@ -82,8 +65,8 @@ def test_mole_head_sends_no_gradient_into_the_modules(gin_protocols):
     assert all(p.grad is not None for p in trainer.head.parameters())
 
 
-def test_learning_rate_halves_every_step(gin_protocols):
-    ds = _toy_dataset(20)
+def test_learning_rate_halves_every_step(gin_protocols, toy_graphs):
+    ds = toy_graphs(20)
     trainer = gin_protocols.make_trainer(
         "backprop", ds.n_features, 2, {"hidden": 4, "batch_size": 8, "dropout": 0.0}, seed=0
     )
