@@ -21,16 +21,19 @@ so that ``∂G/∂x_v(j) = (1/(N h)) Σ_c (±1) Π_{v' ≠ v} w_{v'} Φ(c)`` ove
 cell of ``v``). Derivation and the consistency with the KSG-type estimator: the guide, "Differentiable continuous
 SxPID", section "The binned estimator".
 
-Per neuron the kernel works on the *occupied* cells of the joint (at most ``2^{n+1} N``): one pass over the samples
-scatters ``P`` onto a dense lattice slot index and lists the occupied cells (appending without a branch); each occupied
-cell's key in every subset's table is its first sample's lowest-corner cell plus the corner offset, and the marginal
-tables are filled from the occupied cells; ``D``, ``U``, the logs, ``Φ`` and the scatters of ``A``, ``B`` are
-evaluated once per occupied cell (``A`` of the joint itself goes straight into the cell's ``Φ``); and, with a
-gradient, one more pass over the samples gathers the slopes of ``Φ`` at their corners, for the variables whose
-gradient is wanted. The tables are dense, sized from the occupied index range of each variable over the neurons
-(:func:`binned_redundancies` refuses them past the memory limit); between neurons only their touched entries are
-reset, or the whole tables where that is cheaper. The standardised copy of the samples is kept per calling thread
-between calls of the same shape (a fresh array of a few MB costs a page fault per 4 KB page at every call).
+Per neuron the kernel works on the *occupied* cells of the joint (at most ``2^{n+1} N``): a pass over each variable
+computes the samples' cells and fractions and the key of each sample's lowest corner, a pass over the samples scatters
+``P`` onto the dense joint table, and a scan of that table lists the occupied cells in lattice order (the last variable
+fastest) with their cells. Each occupied cell's key in every subset's table follows from its cell, and the marginal
+tables are filled from the occupied cells. ``D``, ``U``, the logs, ``Φ`` and the scatters of ``A``, ``B`` are
+evaluated once per occupied cell and antichain (``A`` of the joint itself goes straight into the cell's ``Φ``); in
+lattice order consecutive cells share the cell of all variables but the last, so the sums into that subset's tables
+are kept in a register along each run instead of in memory. With a gradient, one more pass over the samples gathers
+the slopes of ``Φ`` at their corners, for the variables whose gradient is wanted. The tables are dense, sized from
+the occupied index range of each variable over the neurons (:func:`binned_redundancies` refuses them past the memory
+limit); between neurons only the joint's occupied cells are reset, and the marginal tables whole or at their touched
+entries, whichever is cheaper. The standardised copy of the samples is kept per calling thread between calls of the
+same shape (a fresh array of a few MB costs a page fault per 4 KB page at every call).
 
 References
 ----------
@@ -207,26 +210,28 @@ def _plan(n: int, rows: tuple[int, ...]):
 
 
 @nb.njit(cache=True, nogil=True)
-def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, cells, frac, base, first):
-    """Step 1 of :func:`_binned_range` for neuron ``m``: each sample's cells (``cells`` (N, V)) and fractions
-    (``frac`` (V, N)), ``base`` the joint key of its lowest corner, ``P`` added to the joint's table ``tab`` at its
-    corners, and the occupied cells in order of appearance as ``first[i] = j 2^V + q`` (sample ``j``'s corner ``q``
-    touched cell ``i`` first); returns their number. The list is appended to without a branch (the slot is written
-    always and kept if the corner's cell was empty)."""
+def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, frac, base, occ, coord):
+    """Step 1 of :func:`_binned_range` for neuron ``m``: each sample's fractions (``frac`` (V, N)) and the joint key
+    ``base`` of its lowest corner (a pass per variable), ``P`` added to the joint's table ``tab`` at its corners, and
+    the occupied cells (``P > 0``) in lattice order, the last variable fastest: their keys into ``occ`` and their
+    cells into ``coord`` (nc, V); returns their number ``nc``."""
     n_var = len(extent)
     n_corner = 1 << n_var
-    cw = np.empty(n_corner)
-    nc = 0
-    for j in range(x.shape[2]):
-        k = o_full
-        for v in range(n_var):
+    b_n = x.shape[2]
+    for j in range(b_n):
+        base[j] = o_full
+    for v in range(n_var):
+        low = lo[m, v]
+        st = coff[1 << v]
+        for j in range(b_n):
             u = x[m, v, j] * inv_h
-            a = np.floor(u)
+            a = math.floor(u)
             frac[v, j] = u - a
-            cells[j, v] = np.int64(a) - lo[m, v]
-            k += coff[1 << v] * cells[j, v]
-        base[j] = k
-        cw[0] = 1.0
+            base[j] += st * (np.int64(a) - low)
+    cw = np.empty(n_corner)
+    for j in range(b_n):
+        k = base[j]
+        cw[0] = inv_n  # the corners' weights times 1/N
         half = 1
         for v in range(n_var):
             fv = frac[v, j]
@@ -235,11 +240,30 @@ def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, cells, fra
                 cw[q] *= 1.0 - fv
             half *= 2
         for q in range(n_corner):
-            key = k + coff[q]
-            wq = cw[q]
-            first[nc] = j * n_corner + q
-            nc += (tab[key] == 0.0) & (wq > 0.0)
-            tab[key] += wq * inv_n  # + 0.0 where the weight is 0: the table unchanged
+            tab[k + coff[q]] += cw[q]
+    last = extent[n_var - 1]
+    n_outer = 1
+    for v in range(n_var - 1):
+        n_outer *= extent[v]
+    idx = np.zeros(n_var, dtype=np.int64)  # the cell of the row being scanned (all variables but the last)
+    nc = 0
+    k = o_full
+    for _ in range(n_outer):
+        for i in range(last):
+            if tab[k + i] > 0.0:
+                occ[nc] = k + i
+                for v in range(n_var - 1):
+                    coord[nc, v] = idx[v]
+                coord[nc, n_var - 1] = i
+                nc += 1
+        k += last
+        v = n_var - 2
+        while v >= 0:
+            idx[v] += 1
+            if idx[v] < extent[v]:
+                break
+            idx[v] = 0
+            v -= 1
     return nc
 
 
@@ -324,8 +348,8 @@ def _binned_range(
     for v in range(n_var):
         n_full *= extent[v]
     tab = np.zeros(size)  # P of every subset; the joint's table at offsets[full]
-    acc = np.zeros(size)  # the scatters A (subsets with the target) and B (without)
-    aux = np.zeros(size)  # Σ_α w_α ln U_α per source cell, (Σ_α w_α) ln P_T per target cell
+    acc = np.zeros(offsets[full])  # the scatters A (subsets with the target) and B (without)
+    aux = np.zeros(offsets[full])  # Σ_α w_α ln U_α per source cell, (Σ_α w_α) ln P_T per target cell
     phi = np.zeros(n_full if with_grad else 0)  # Φ on the joint lattice, 0 off the occupied cells
     cap = min(b_n * n_corner, n_full)
     mkey = np.empty((cap, n_sub), dtype=np.int64)  # per occupied cell, its key in every subset's table
@@ -333,8 +357,8 @@ def _binned_range(
     trep = np.empty(cap, dtype=np.int64)
     base = np.empty(b_n, dtype=np.int64)
     frac = np.empty((n_var, b_n))
-    cells = np.empty((b_n, n_var), dtype=np.int64)
-    first = np.empty(cap + 1, dtype=np.int64)  # the occupied cells (+ 1: the slot written after the last)
+    occ = np.empty(cap, dtype=np.int64)  # the occupied cells' keys in the joint's table, in lattice order
+    coord = np.empty((cap, n_var), dtype=np.int64)  # and their cells
     soff = np.zeros((n_sub, n_corner), dtype=np.int64)  # key offset of corner q from the lowest, per subset
     for g in range(n_sub):
         for q in range(n_corner):
@@ -344,21 +368,20 @@ def _binned_range(
     inv_n = 1.0 / b_n
     inv_h = 1.0 / h
     o_full = offsets[full]
+    run = full - (1 << (n_var - 1))  # index of the subset of all variables but the last (mask 2^(V−1) − 1)
     for m in range(j0, j1):
-        # 1. cells and fractions; P on the joint lattice, listing the occupied cells
-        nc = _scatter_joint(extent, m, x, inv_h, inv_n, lo, soff[full], o_full, tab, cells, frac, base, first)
+        # 1. fractions and lowest corners; P on the joint lattice; the occupied cells in lattice order
+        nc = _scatter_joint(extent, m, x, inv_h, inv_n, lo, soff[full], o_full, tab, frac, base, occ, coord)
         # 2. every occupied cell's key in each subset's table and the marginal tables from the occupied cells,
-        # listing the occupied source cells (subset ``src``: all sources) and target cells (subset 0) by a
-        # representative cell
+        # listing the occupied source cells (subset ``src``: all sources) and target cells (subset 0) by the first
+        # occupied cell in them
         ns = 0
         nt = 0
         for i in range(nc):
-            j = first[i] >> n_var  # the sample whose corner q first touched the cell
-            q = first[i] & (n_corner - 1)
             for g in range(n_sub):
-                key = offsets[g] + soff[g, q]
+                key = offsets[g]
                 for v in range(n_var):
-                    key += strides[g, v] * cells[j, v]
+                    key += strides[g, v] * coord[i, v]
                 mkey[i, g] = key
             p = tab[mkey[i, full]]
             for g in range(1, src):
@@ -374,36 +397,46 @@ def _binned_range(
                 nt += 1
             tab[key] += p
         # 3. I_α = Σ_c P(c) ln D_α(c) − Σ_{c_S} P(c_S) ln U_α(c_S) − Σ_t P(t) ln P(t): each log once per occupied
-        # cell of its own table; with the gradient, Φ's log parts and the scatters of A (per cell) and B (per source
-        # cell)
+        # cell of its own table, antichain by antichain (the sum in a register); with the gradient, Φ's log parts
+        # and the scatters of A (per cell) and B (per source cell)
         w_sum = 0.0
         for r in range(n_rows):
-            red[m, r] = 0.0
-            if with_grad:
-                w_sum += w[m, r]
-        for i in range(nc):
-            p = tab[mkey[i, full]]
-            ph = 0.0
-            ph_a = 0.0
-            for r in range(n_rows):
+            e0 = ptr[r]
+            e1 = ptr[r + 1]
+            wr = w[m, r] if with_grad else 0.0
+            w_sum += wr
+            tot = 0.0
+            run_key = -1  # the (target, all sources but the last) cell of a run of cells along the last source
+            run_val = 0.0
+            for i in range(nc):
+                p = tab[occ[i]]
                 d = 0.0
-                for e in range(ptr[r], ptr[r + 1]):
+                for e in range(e0, e1):
                     d += coef[e] * tab[mkey[i, 2 * gsets[e]]]  # subset {T} ∪ g: mask 2g + 1
                 d = max(d, p)  # D ≥ P(c) exactly; the max only guards the rounding of the inclusion–exclusion sum
                 val = math.log(d)
-                red[m, r] += p * val
-                if with_grad:
-                    wr = w[m, r]
-                    if wr != 0.0:
-                        ph += wr * val
-                        a_part = p * wr / d
-                        for e in range(ptr[r], ptr[r + 1]):
-                            if 2 * gsets[e] == full:  # A of the joint itself: this cell's own term
-                                ph_a += coef[e] * a_part
-                            else:
-                                acc[mkey[i, 2 * gsets[e]]] += coef[e] * a_part
-            if with_grad:
-                phi[mkey[i, full] - o_full] = ph + ph_a
+                tot += p * val
+                if wr != 0.0:
+                    a_part = p * wr / d
+                    ph = wr * val
+                    for e in range(e0, e1):
+                        sub = 2 * gsets[e]
+                        if sub == full:  # A of the joint itself: this cell's own term
+                            ph += coef[e] * a_part
+                        elif sub == run:
+                            key = mkey[i, run]
+                            if key != run_key:
+                                if run_key >= 0:
+                                    acc[run_key] += run_val
+                                run_key = key
+                                run_val = 0.0
+                            run_val += coef[e] * a_part
+                        else:
+                            acc[mkey[i, sub]] += coef[e] * a_part
+                    phi[occ[i] - o_full] += ph
+            if run_key >= 0:
+                acc[run_key] += run_val
+            red[m, r] = tot
         for k in range(ns):
             i = srep[k]
             p = tab[mkey[i, src]]
@@ -442,25 +475,23 @@ def _binned_range(
             _gather_slopes(extent, m, base, soff[full], o_full, phi, frac, inv_n / h, need, grad)
             if sd.shape[0] > 0:
                 _unstandardise(m, x, sd, need, grad)
-        # 6. reset the touched entries (all of a table where that is cheaper; acc, aux hold 0 without the gradient)
-        if size <= 8 * n_sub * nc:
-            tab[:] = 0.0
+        # 6. reset the touched entries: the joint's occupied cells; the marginal tables whole where that is cheaper
+        for i in range(nc):
+            tab[occ[i]] = 0.0
+            if with_grad:
+                phi[occ[i] - o_full] = 0.0
+        if o_full <= 8 * full * nc:
+            tab[:o_full] = 0.0
             if with_grad:
                 acc[:] = 0.0
                 aux[:] = 0.0
         else:
             for i in range(nc):
-                for g in range(n_sub):
+                for g in range(full):
                     tab[mkey[i, g]] = 0.0
                     if with_grad:
                         acc[mkey[i, g]] = 0.0
                         aux[mkey[i, g]] = 0.0
-        if with_grad:
-            if n_full <= 8 * nc:
-                phi[:] = 0.0
-            else:
-                for i in range(nc):
-                    phi[mkey[i, full] - o_full] = 0.0
 
 
 @nb.njit(cache=True, nogil=True)
@@ -542,7 +573,9 @@ def binned_redundancies(
     threads = max(1, min(int(threads), m))
     n_full = int(np.prod(extent.astype(np.float64)))
     cap = b_n << n_var
-    n_bytes = threads * (8 * (3 * size + n_full) + 8 * (1 << n_var) * min(cap, n_full))
+    # per thread: P of every subset, A/B and the log sums off the joint, Φ on it; per occupied-cell slot its keys in
+    # every subset's table, its cell, and the source and target lists
+    n_bytes = threads * 8 * ((3 * size - n_full) + ((1 << n_var) + n_var + 2) * min(cap, n_full))
     check_memory(
         n_bytes,
         f"{threads} thread(s) × dense lattice tables of {size} cells (the joint has {' × '.join(map(str, extent))} "
