@@ -253,3 +253,31 @@ def test_calls_of_other_shapes_and_data_in_between_change_nothing():
     for a, b, c in zip(first, again, views, strict=True):
         np.testing.assert_array_equal(a, b)
         np.testing.assert_array_equal(a, c)
+
+
+def test_listed_sources_are_read_in_place_with_a_gradient_each():
+    """Sources given as a list of (batch, neurons) tensors (as the continuous layer passes its drives) give the atoms,
+    goal and gradients of the stacked tensor; a source without ``requires_grad`` gets none, and columns of mixed
+    layouts and dtypes reach the kernel (copied to one type) with the same result."""
+    t, s = _data(300, 3, 2, seed=15)
+    gamma = [1.0, -0.5, 0.25, 2.0]
+    t_a, s_a = t.clone().requires_grad_(), s.clone().requires_grad_()
+    stacked = continuous_sxpid_goal(t_a, s_a, gamma, method="binned")
+    stacked.sum().backward()
+    t_b = t.clone().requires_grad_()
+    cols = [s[..., 0].clone().requires_grad_(), s[..., 1].clone()]
+    listed = continuous_sxpid_goal(t_b, cols, gamma, method="binned")
+    listed.sum().backward()
+    np.testing.assert_array_equal(listed.detach(), stacked.detach())
+    np.testing.assert_array_equal(t_b.grad, t_a.grad)
+    np.testing.assert_array_equal(cols[0].grad, s_a.grad[..., 0])
+    assert cols[1].grad is None
+    atoms = continuous_sxpid(t, [s[..., 0], s[..., 1]], method="binned")
+    np.testing.assert_array_equal(atoms, continuous_sxpid(t, s, method="binned"))
+    x_t, x_s = t.T.numpy().copy(), s.permute(1, 2, 0).numpy().copy()
+    low = x_s[:, 1].astype(np.float32)
+    mixed = [np.asfortranarray(x_s[:, 0]), low]  # float64 'F' and float32 'C'
+    same = np.stack([x_s[:, 0], low.astype(np.float64)], axis=1)
+    np.testing.assert_array_equal(
+        binned_redundancies(x_t, mixed, 0.4, range(4))[0], binned_redundancies(x_t, same, 0.4, range(4))[0]
+    )

@@ -22,18 +22,19 @@ cell of ``v``). Derivation and the consistency with the KSG-type estimator: the 
 SxPID", section "The binned estimator".
 
 Per neuron the kernel works on the *occupied* cells of the joint (at most ``2^{n+1} N``): a pass over each variable
-computes the samples' cells and fractions and the key of each sample's lowest corner, a pass over the samples scatters
-``P`` onto the dense joint table, and a scan of that table lists the occupied cells in lattice order (the last variable
-fastest) with their cells. Each occupied cell's key in every subset's table follows from its cell, and the marginal
-tables are filled from the occupied cells. ``D``, ``U``, the logs, ``Φ`` and the scatters of ``A``, ``B`` are
-evaluated once per occupied cell and antichain (``A`` of the joint itself goes straight into the cell's ``Φ``); in
-lattice order consecutive cells share the cell of all variables but the last, so the sums into that subset's tables
-are kept in a register along each run instead of in memory. With a gradient, one more pass over the samples gathers
-the slopes of ``Φ`` at their corners, for the variables whose gradient is wanted. The tables are dense, sized from
-the occupied index range of each variable over the neurons (:func:`binned_redundancies` refuses them past the memory
-limit); between neurons only the joint's occupied cells are reset, and the marginal tables whole or at their touched
-entries, whichever is cheaper. The standardised copy of the samples is kept per calling thread between calls of the
-same shape (a fresh array of a few MB costs a page fault per 4 KB page at every call).
+computes the samples' fractions and the key of each sample's lowest corner, and a pass over the samples scatters ``P``
+onto the dense joint table. A scan of that table, row by row (a row: the cells along the last variable), lists the
+occupied cells in lattice order with their keys in every subset's table and fills the marginal tables (the subsets
+without the last variable take a row's sum at once); a scan of the sources' table lists the occupied source cells.
+Then, antichain by antichain, ``D`` (``U``) is gathered for every occupied (source) cell, its logs are taken in one
+vectorised pass (:func:`_log`), and ``Φ``'s log parts and the scatters of ``A``, ``B`` follow (``A`` of the joint
+itself goes straight into the cell's ``Φ``; along a row the sums into the table of all variables but the last, one
+cell per row, are kept in a register). With a gradient, one more pass over the samples gathers the slopes of ``Φ`` at
+their corners, for the variables whose gradient is wanted. The tables are dense, sized from the occupied index range
+of each variable over the neurons (:func:`binned_redundancies` refuses them past the memory limit); between neurons
+only the joint's occupied cells are reset, and the marginal tables whole or at their touched entries, whichever is
+cheaper. The standardised copy of the samples is kept per calling thread between calls of the same shape (a fresh
+array of a few MB costs a page fault per 4 KB page at every call).
 
 References
 ----------
@@ -118,7 +119,7 @@ def lattice_cells(x: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     return lo.astype(np.int64), extent.astype(np.int64)
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _row_stats(x, r, c, square, out, low, high):
     """``out[k] = Σ_j (x[r + k, j] − c[k])`` (or its square, ``square``) for ``k < 4`` (rows past the end skipped), the
     samples in order, and without ``square`` the rows' minima and maxima into ``low``, ``high``: four rows at a time
@@ -162,18 +163,20 @@ def _row_stats(x, r, c, square, out, low, high):
     high[0], high[1], high[2], high[3] = h0, h1, h2, h3
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _prepare(t, s, inv_h, normalize, x, sd, lo, hi):
-    """``x[m] = (t[m], s[m])`` (any strides and float dtype) as float64, divided by its standard deviation over the
-    batch (``ddof=0``, into ``sd``) if ``normalize``; ``lo``, ``hi`` the lowest and highest cell ``⌊x / h⌋`` of each
-    neuron and variable (of the scaled values: the scaling by ``1/σ > 0`` keeps the extremes, rounding included)."""
+    """``x[m] = (t[m], s[0][m], ..., s[n − 1][m])`` (any strides and float dtype; ``s`` a tuple of (M, B) arrays) as
+    float64, divided by its standard deviation over the batch (``ddof=0``, into ``sd``) if ``normalize``; ``lo``,
+    ``hi`` the lowest and highest cell ``⌊x / h⌋`` of each neuron and variable (of the scaled values: the scaling by
+    ``1/σ > 0`` keeps the extremes, rounding included)."""
     n_m, n_var, b_n = x.shape
     for m in range(n_m):
         for j in range(b_n):
             x[m, 0, j] = t[m, j]
         for v in range(1, n_var):
+            sv = s[v - 1]
             for j in range(b_n):
-                x[m, v, j] = s[m, v - 1, j]
+                x[m, v, j] = sv[m, j]
     rows = x.reshape((n_m * n_var, b_n))
     sdr = sd.reshape(n_m * n_var)
     zero = np.zeros(4)
@@ -209,12 +212,11 @@ def _plan(n: int, rows: tuple[int, ...]):
     return ptr, (nz[1] + 1).astype(np.int64), c_rows[nz].astype(np.float64)
 
 
-@nb.njit(cache=True, nogil=True)
-def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, frac, base, occ, coord):
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, frac, base):
     """Step 1 of :func:`_binned_range` for neuron ``m``: each sample's fractions (``frac`` (V, N)) and the joint key
-    ``base`` of its lowest corner (a pass per variable), ``P`` added to the joint's table ``tab`` at its corners, and
-    the occupied cells (``P > 0``) in lattice order, the last variable fastest: their keys into ``occ`` and their
-    cells into ``coord`` (nc, V); returns their number ``nc``."""
+    ``base`` of its lowest corner (a pass per variable), and ``P`` added to the joint's table ``tab`` at its
+    corners."""
     n_var = len(extent)
     n_corner = 1 << n_var
     b_n = x.shape[2]
@@ -241,24 +243,51 @@ def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, frac, base
             half *= 2
         for q in range(n_corner):
             tab[k + coff[q]] += cw[q]
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
+def _occupied(extent, first, tab, offsets, strides, fill, occ, keys):
+    """The occupied cells (``P > 0``) of the table of the variables ``first..V − 1`` (``first`` 0: the joint, 1: the
+    sources) in lattice order, the last variable fastest: their keys into ``occ`` and their keys in the tables of
+    every subset into ``keys`` (nc, 2^V − 1; the subsets of other variables get the key of cell 0); returns their
+    number ``nc``. ``fill``: add each cell's ``P`` to the tables of its subsets (the marginals), a row's sum at once to
+    the subsets without the last variable (one key per row)."""
+    n_var = len(extent)
+    n_sub = (1 << n_var) - 1
+    tbl = n_sub - (1 << first)  # index of the scanned table: mask of the variables first..V − 1, minus 1
+    lastbit = 1 << (n_var - 1)
     last = extent[n_var - 1]
     n_outer = 1
-    for v in range(n_var - 1):
+    for v in range(first, n_var - 1):
         n_outer *= extent[v]
-    idx = np.zeros(n_var, dtype=np.int64)  # the cell of the row being scanned (all variables but the last)
+    idx = np.zeros(n_var, dtype=np.int64)  # the cell of the row being scanned (the variables but the last)
+    row = np.empty(n_sub, dtype=np.int64)  # every subset's key of the row's cell 0
     nc = 0
-    k = o_full
     for _ in range(n_outer):
+        for g in range(n_sub):
+            key = offsets[g]
+            for v in range(first, n_var - 1):
+                key += strides[g, v] * idx[v]
+            row[g] = key
+        k = row[tbl]
+        row_sum = 0.0
         for i in range(last):
-            if tab[k + i] > 0.0:
+            p = tab[k + i]
+            if p > 0.0:
                 occ[nc] = k + i
-                for v in range(n_var - 1):
-                    coord[nc, v] = idx[v]
-                coord[nc, n_var - 1] = i
+                for g in range(n_sub):
+                    keys[nc, g] = row[g] + strides[g, n_var - 1] * i
+                if fill:
+                    for g in range(lastbit - 1, n_sub):  # masks with the last variable
+                        if g != tbl:
+                            tab[keys[nc, g]] += p
+                    row_sum += p
                 nc += 1
-        k += last
+        if fill and row_sum > 0.0:
+            for g in range(lastbit - 1):  # masks without the last variable: one cell per row
+                tab[row[g]] += row_sum
         v = n_var - 2
-        while v >= 0:
+        while v >= first:
             idx[v] += 1
             if idx[v] < extent[v]:
                 break
@@ -267,7 +296,41 @@ def _scatter_joint(extent, m, x, inv_h, inv_n, lo, coff, o_full, tab, frac, base
     return nc
 
 
-@nb.njit(cache=True, nogil=True)
+_MANTISSA = (1 << 52) - 1
+_ONE_BITS = int(np.float64(1.0).view(np.int64))
+_SQRT2_BITS = int(np.float64(math.sqrt(2.0)).view(np.int64))
+_TWO52_BITS = int(np.float64(2.0**52).view(np.int64))
+_LN2 = math.log(2.0)
+#: ``ln((1 + s)/(1 − s)) = Σ_k 2 s^{2k+1}/(2k + 1)``: ten terms reach double precision for ``|s| ≤ 3 − 2√2``.
+_ATANH = tuple(2.0 / (2 * k + 1) for k in range(10))
+
+
+@nb.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+def _log(x, scratch, out):
+    """``out = ln x`` for finite positive normal ``x`` (1-D), within 2 ulp of ``math.log``, in loops the compiler
+    vectorises (a call of the C library's ``log`` per value is not): ``x = 2^e m`` with ``m ∈ [√½, √2)`` read from
+    the bits, ``ln x = e ln 2 + ln m`` and ``ln m = ln((1 + s)/(1 − s))``, ``s = (m − 1)/(m + 1)``, by the series
+    :data:`_ATANH` (``|s| ≤ 0.172``). ``scratch``: float64 (holds ``2^52 + e + 1023``, exactly)."""
+    xb = x.view(np.int64)
+    mb = out.view(np.int64)
+    eb = scratch.view(np.int64)
+    for i in range(x.shape[0]):
+        b = xb[i]
+        m = (b & _MANTISSA) | _ONE_BITS  # the mantissa as a double in [1, 2)
+        big = np.int64(m > _SQRT2_BITS)  # m ≥ √2: halve it, one more in the exponent
+        eb[i] = _TWO52_BITS + (b >> 52) + big
+        mb[i] = m - (big << 52)
+    for i in range(x.shape[0]):
+        m = out[i]
+        s = (m - 1.0) / (m + 1.0)
+        z = s * s
+        p = _ATANH[9]
+        for k in range(8, -1, -1):
+            p = p * z + _ATANH[k]
+        out[i] = (scratch[i] - (2.0**52 + 1023.0)) * _LN2 + s * p
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _gather_slopes(extent, m, base, coff, o_full, phi, frac, scale, need, grad):
     """Step 5 of :func:`_binned_range`: ``grad[m, v, j] = scale · ∂/∂f_v`` of ``Φ`` interpolated at each sample's
     corners, ``Σ_{q: bit v clear} (Φ(q + e_v) − Φ(q)) Π_{u ≠ v} (f_u or 1 − f_u)``, for the variables with
@@ -296,7 +359,7 @@ def _gather_slopes(extent, m, base, coff, o_full, phi, frac, scale, need, grad):
             grad[m, v, j] = sl * scale
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _unstandardise(m, y, sd, need, grad):
     """``∂G/∂x = (g − ŷ ⟨g y⟩) / σ`` in place of ``g = ∂G/∂y`` for ``y = x / σ``, ``σ² = ⟨(x − ⟨x⟩)²⟩``, ``ŷ = y − ⟨y⟩``
     (means over the batch), for each variable ``v`` of neuron ``m`` with ``need[v]`` (two variables' sums side by
@@ -324,7 +387,7 @@ def _unstandardise(m, y, sd, need, grad):
                 grad[m, u, j] = (grad[m, u, j] - (y[m, u, j] - mean) * gy) * inv
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _binned_range(
     j0, j1, x, sd, h, lo, extent, strides, offsets, size, ptr, gsets, coef, w, with_grad, need, red, grad
 ):
@@ -353,12 +416,17 @@ def _binned_range(
     phi = np.zeros(n_full if with_grad else 0)  # Φ on the joint lattice, 0 off the occupied cells
     cap = min(b_n * n_corner, n_full)
     mkey = np.empty((cap, n_sub), dtype=np.int64)  # per occupied cell, its key in every subset's table
-    srep = np.empty(cap, dtype=np.int64)
-    trep = np.empty(cap, dtype=np.int64)
+    scap = min(offsets[src + 1] - offsets[src], b_n << (n_var - 1))  # occupied source cells at most
+    socc = np.empty(scap, dtype=np.int64)  # the occupied source cells' keys, in lattice order
+    skey = np.empty((scap, n_sub), dtype=np.int64)  # and their keys in every subset's table
     base = np.empty(b_n, dtype=np.int64)
     frac = np.empty((n_var, b_n))
     occ = np.empty(cap, dtype=np.int64)  # the occupied cells' keys in the joint's table, in lattice order
-    coord = np.empty((cap, n_var), dtype=np.int64)  # and their cells
+    pv = np.empty(cap)  # their P
+    spv = np.empty(cap)  # the occupied source cells' P
+    dv = np.empty(cap)  # D (or U) of an antichain per occupied cell (source cell)
+    lv = np.empty(cap)  # and its log
+    ef = np.empty(cap)  # scratch of _log
     soff = np.zeros((n_sub, n_corner), dtype=np.int64)  # key offset of corner q from the lowest, per subset
     for g in range(n_sub):
         for q in range(n_corner):
@@ -369,100 +437,103 @@ def _binned_range(
     inv_h = 1.0 / h
     o_full = offsets[full]
     run = full - (1 << (n_var - 1))  # index of the subset of all variables but the last (mask 2^(V−1) − 1)
+    srun = src - (1 << (n_var - 1)) if n_var > 2 else -1  # of all sources but the last (none for one source)
     for m in range(j0, j1):
-        # 1. fractions and lowest corners; P on the joint lattice; the occupied cells in lattice order
-        nc = _scatter_joint(extent, m, x, inv_h, inv_n, lo, soff[full], o_full, tab, frac, base, occ, coord)
-        # 2. every occupied cell's key in each subset's table and the marginal tables from the occupied cells,
-        # listing the occupied source cells (subset ``src``: all sources) and target cells (subset 0) by the first
-        # occupied cell in them
-        ns = 0
-        nt = 0
-        for i in range(nc):
-            for g in range(n_sub):
-                key = offsets[g]
-                for v in range(n_var):
-                    key += strides[g, v] * coord[i, v]
-                mkey[i, g] = key
-            p = tab[mkey[i, full]]
-            for g in range(1, src):
-                tab[mkey[i, g]] += p
-            key = mkey[i, src]
-            if tab[key] == 0.0:
-                srep[ns] = i
-                ns += 1
-            tab[key] += p
-            key = mkey[i, 0]
-            if tab[key] == 0.0:
-                trep[nt] = i
-                nt += 1
-            tab[key] += p
+        # 1. fractions and lowest corners; P on the joint lattice
+        _scatter_joint(extent, m, x, inv_h, inv_n, lo, soff[full], o_full, tab, frac, base)
+        # 2. the occupied cells in lattice order with their keys in each subset's table, filling the marginal
+        # tables; then the occupied source cells
+        nc = _occupied(extent, 0, tab, offsets, strides, True, occ, mkey)
+        ns = _occupied(extent, 1, tab, offsets, strides, False, socc, skey)
         # 3. I_α = Σ_c P(c) ln D_α(c) − Σ_{c_S} P(c_S) ln U_α(c_S) − Σ_t P(t) ln P(t): each log once per occupied
-        # cell of its own table, antichain by antichain (the sum in a register); with the gradient, Φ's log parts
-        # and the scatters of A (per cell) and B (per source cell)
+        # cell of its own table, antichain by antichain (D or U of all cells, their logs in one pass, the sum); with
+        # the gradient, Φ's log parts and the scatters of A (per cell) and B (per source cell)
+        for i in range(nc):
+            pv[i] = tab[occ[i]]
         w_sum = 0.0
         for r in range(n_rows):
             e0 = ptr[r]
             e1 = ptr[r + 1]
             wr = w[m, r] if with_grad else 0.0
             w_sum += wr
-            tot = 0.0
-            run_key = -1  # the (target, all sources but the last) cell of a run of cells along the last source
-            run_val = 0.0
             for i in range(nc):
-                p = tab[occ[i]]
                 d = 0.0
                 for e in range(e0, e1):
                     d += coef[e] * tab[mkey[i, 2 * gsets[e]]]  # subset {T} ∪ g: mask 2g + 1
-                d = max(d, p)  # D ≥ P(c) exactly; the max only guards the rounding of the inclusion–exclusion sum
-                val = math.log(d)
-                tot += p * val
-                if wr != 0.0:
-                    a_part = p * wr / d
-                    ph = wr * val
-                    for e in range(e0, e1):
-                        sub = 2 * gsets[e]
-                        if sub == full:  # A of the joint itself: this cell's own term
-                            ph += coef[e] * a_part
-                        elif sub == run:
-                            key = mkey[i, run]
-                            if key != run_key:
-                                if run_key >= 0:
-                                    acc[run_key] += run_val
-                                run_key = key
-                                run_val = 0.0
-                            run_val += coef[e] * a_part
-                        else:
-                            acc[mkey[i, sub]] += coef[e] * a_part
-                    phi[occ[i] - o_full] += ph
+                dv[i] = max(d, pv[i])  # D ≥ P(c) exactly; the max only guards the rounding of the sum
+            _log(dv[:nc], ef[:nc], lv[:nc])
+            tot = 0.0
+            for i in range(nc):
+                tot += pv[i] * lv[i]
+            red[m, r] = tot
+            if wr == 0.0:
+                continue
+            run_key = -1  # the (target, all sources but the last) cell of a run of cells along the last source
+            run_val = 0.0
+            for i in range(nc):
+                a_part = pv[i] * wr / dv[i]
+                ph = wr * lv[i]
+                for e in range(e0, e1):
+                    sub = 2 * gsets[e]
+                    if sub == full:  # A of the joint itself: this cell's own term
+                        ph += coef[e] * a_part
+                    elif sub == run:
+                        key = mkey[i, run]
+                        if key != run_key:
+                            if run_key >= 0:
+                                acc[run_key] += run_val
+                            run_key = key
+                            run_val = 0.0
+                        run_val += coef[e] * a_part
+                    else:
+                        acc[mkey[i, sub]] += coef[e] * a_part
+                phi[occ[i] - o_full] += ph
             if run_key >= 0:
                 acc[run_key] += run_val
-            red[m, r] = tot
         for k in range(ns):
-            i = srep[k]
-            p = tab[mkey[i, src]]
-            ps = 0.0
-            for r in range(n_rows):
+            spv[k] = tab[socc[k]]
+        for r in range(n_rows):
+            e0 = ptr[r]
+            e1 = ptr[r + 1]
+            wr = w[m, r] if with_grad else 0.0
+            for k in range(ns):
                 um = 0.0
-                for e in range(ptr[r], ptr[r + 1]):
-                    um += coef[e] * tab[mkey[i, 2 * gsets[e] - 1]]  # subset g: mask 2g
-                um = max(um, p)  # U ≥ P(c_S) exactly
-                val = math.log(um)
-                red[m, r] -= p * val
-                if with_grad:
-                    wr = w[m, r]
-                    if wr != 0.0:
-                        ps += wr * val
-                        b_part = p * wr / um
-                        for e in range(ptr[r], ptr[r + 1]):
-                            acc[mkey[i, 2 * gsets[e] - 1]] += coef[e] * b_part
-            aux[mkey[i, src]] = ps
-        for k in range(nt):
-            key = mkey[trep[k], 0]
+                for e in range(e0, e1):
+                    um += coef[e] * tab[skey[k, 2 * gsets[e] - 1]]  # subset g: mask 2g
+                dv[k] = max(um, spv[k])  # U ≥ P(c_S) exactly
+            _log(dv[:ns], ef[:ns], lv[:ns])
+            tot = 0.0
+            for k in range(ns):
+                tot += spv[k] * lv[k]
+            red[m, r] -= tot
+            if wr == 0.0:
+                continue
+            run_key = -1  # the cell of all sources but the last, of a run of source cells along the last source
+            run_val = 0.0
+            for k in range(ns):
+                aux[socc[k]] += wr * lv[k]
+                b_part = spv[k] * wr / dv[k]
+                for e in range(e0, e1):
+                    sub = 2 * gsets[e] - 1
+                    if sub == srun:
+                        key = skey[k, sub]
+                        if key != run_key:
+                            if run_key >= 0:
+                                acc[run_key] += run_val
+                            run_key = key
+                            run_val = 0.0
+                        run_val += coef[e] * b_part
+                    else:
+                        acc[skey[k, sub]] += coef[e] * b_part
+            if run_key >= 0:
+                acc[run_key] += run_val
+        for key in range(offsets[0], offsets[1]):  # the target's cells
             p = tab[key]
-            val = math.log(p)
-            for r in range(n_rows):
-                red[m, r] -= p * val
-            aux[key] = w_sum * val
+            if p > 0.0:
+                val = math.log(p)
+                for r in range(n_rows):
+                    red[m, r] -= p * val
+                aux[key] = w_sum * val
         if with_grad:
             # 4. Φ(c) = Σ_α w_α [ln D_α − ln U_α − ln P_T](c) + Σ_g A_g − B_g (A on the subsets with the target,
             # B on those without)
@@ -494,23 +565,22 @@ def _binned_range(
                         aux[mkey[i, g]] = 0.0
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def scaled_gradients(grad_t, grad_s, g, out_t, out_s):
-    """``out_t[j, m] = g[m] grad_t[m, j]`` and ``out_s[j, m, v] = g[m] grad_s[m, v, j]``: the gradients of
-    :func:`binned_redundancies` times each neuron's incoming gradient, in the (batch, neurons[, sources]) layout and
-    dtype of the outputs in one pass (the product in float64, then rounded to the outputs' dtype); an output with
-    no rows (shape (0, ...)) is skipped and its gradient not read."""
+    """``out_t[j, m] = g[m] grad_t[m, j]`` and ``out_s[v, j, m] = g[m] grad_s[m, v, j]``: the gradients of
+    :func:`binned_redundancies` times each neuron's incoming gradient, in the (batch, neurons) layout of each input and
+    the outputs' dtype in one pass (the product in float64, then rounded to the outputs' dtype); an output with no
+    batch rows (shape (0, M) or (n, 0, M)) is skipped and its gradient not read."""
     n_m = g.shape[0]
-    n_src = out_s.shape[2]
-    b_n = max(out_t.shape[0], out_s.shape[0])
+    n_src = out_s.shape[0]
     for m in range(n_m):
         if out_t.shape[0] > 0:
-            for j in range(b_n):
+            for j in range(out_t.shape[0]):
                 out_t[j, m] = grad_t[m, j] * g[m]
-        if out_s.shape[0] > 0:
+        if out_s.shape[1] > 0:
             for v in range(n_src):
-                for j in range(b_n):
-                    out_s[j, m, v] = grad_s[m, v, j] * g[m]
+                for j in range(out_s.shape[1]):
+                    out_s[v, j, m] = grad_s[m, v, j] * g[m]
 
 
 _SCRATCH = threading.local()  # per calling thread: the standardised copy of the last call's samples
@@ -531,6 +601,14 @@ def _samples_scratch(shape: tuple[int, int, int]) -> np.ndarray:
     return x
 
 
+def _columns(s) -> tuple:
+    """The sources as a tuple of (M, B) arrays of one numba type (columns of other types are copied to float64)."""
+    cols = tuple(s[:, v] for v in range(s.shape[1])) if isinstance(s, np.ndarray) else tuple(s)
+    if len({nb.typeof(c) for c in cols}) > 1:  # the kernel indexes the tuple: its members must share a type
+        cols = tuple(np.ascontiguousarray(c, dtype=np.float64) for c in cols)
+    return cols
+
+
 def binned_redundancies(
     t, s, h: float, rows, weights=None, threads: int = 1, normalize: bool = False, need_grad=(True, True)
 ):
@@ -538,10 +616,10 @@ def binned_redundancies(
 
     Parameters
     ----------
-    t : ndarray (M, B) float64
+    t : ndarray (M, B), float32 or float64, any strides
         Target of each neuron (standardised or not: the lattice is ``hℤ`` of these values).
-    s : ndarray (M, n, B) float64
-        Sources.
+    s : ndarray (M, n, B), or a sequence of n ndarrays (M, B)
+        Sources, read where they are (views of other layouts need no copy).
     h : float
         Lattice spacing.
     rows : sequence of int
@@ -561,7 +639,8 @@ def binned_redundancies(
     red : ndarray (M, R) float64
     grad_t, grad_s : ndarrays (M, B) and (M, n, B) float64, or None without ``weights`` or where not wanted
     """
-    m, n_var, b_n = s.shape[0], s.shape[1] + 1, s.shape[2]
+    s = _columns(s)
+    m, n_var, b_n = t.shape[0], len(s) + 1, t.shape[1]
     x = _samples_scratch((m, n_var, b_n))  # one C-contiguous float64 layout: one kernel per number of variables
     sd = np.ones((m, n_var))
     lo = np.empty((m, n_var), dtype=np.int64)
@@ -574,8 +653,10 @@ def binned_redundancies(
     n_full = int(np.prod(extent.astype(np.float64)))
     cap = b_n << n_var
     # per thread: P of every subset, A/B and the log sums off the joint, Φ on it; per occupied-cell slot its keys in
-    # every subset's table, its cell, and the source and target lists
-    n_bytes = threads * 8 * ((3 * size - n_full) + ((1 << n_var) + n_var + 2) * min(cap, n_full))
+    # every subset's table and five numbers, per occupied source-cell slot its keys
+    n_src_cells = int(np.prod(extent[1:].astype(np.float64)))
+    slots, src_slots = min(cap, n_full), min(b_n << (n_var - 1), n_src_cells)
+    n_bytes = threads * 8 * ((3 * size - n_full) + ((1 << n_var) + 5) * slots + (1 << n_var) * src_slots)
     check_memory(
         n_bytes,
         f"{threads} thread(s) × dense lattice tables of {size} cells (the joint has {' × '.join(map(str, extent))} "

@@ -103,8 +103,12 @@ def _batch_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.amax(dim=0), x.amin(dim=0)
 
 
-def _check_inputs(target, sources, k, tau, base, normalize):
-    """Validated target (B, M) and sources (B, M, n), and whether the input had no neuron axis (``squeeze``)."""
+def _check_inputs(target, sources, k, tau, base, normalize, stack: bool = True):
+    """Validated target (B, M), sources (B, M, n) and whether the input had no neuron axis (``squeeze``).
+
+    ``stack=False``: the sources as a tuple of n (B, M) tensors instead (listed sources are not copied into one
+    tensor; a (B, M, n) tensor's columns are views).
+    """
     target = _check_tensor(target, "target")
     b, m, squeeze = check_target_shape(target.shape)
     shape = tuple(target.shape)
@@ -115,24 +119,27 @@ def _check_inputs(target, sources, k, tau, base, normalize):
         cols = [_check_tensor(x, f"sources[{i}]") for i, x in enumerate(sources)]
         for i, x in enumerate(cols):
             check_source_shape(x.shape, shape, i, "tensor")
-        sources = torch.stack([x.reshape(b, m) for x in cols], dim=-1)
+        cols = tuple(x.reshape(b, m) for x in cols)
+        sources = torch.stack(cols, dim=-1) if stack else None
     else:
         sources = _check_tensor(sources, "sources")
         check_source_shape(sources.shape, shape, None, "tensor")
         sources = sources.reshape(b, m, sources.shape[-1])
-    check_n_sources(sources.shape[-1])
-    if sources.dtype != target.dtype or sources.device != target.device:
-        raise TypeError(
-            f"target ({target.dtype}, {target.device}) and sources ({sources.dtype}, {sources.device}) must share "
-            "dtype and device"
-        )
+        cols = (sources,)
+    check_n_sources(len(cols) if sources is None else sources.shape[-1])
+    for x in cols:
+        if x.dtype != target.dtype or x.device != target.device:
+            raise TypeError(
+                f"target ({target.dtype}, {target.device}) and sources ({x.dtype}, {x.device}) must share "
+                "dtype and device"
+            )
     check_settings(k, tau, base, normalize, b, m)
     with torch.no_grad():
-        ranges = [_batch_range(target.unsqueeze(-1)), _batch_range(sources)]
-        high = torch.cat([hi for hi, _ in ranges], dim=-1)
-        low = torch.cat([lo for _, lo in ranges], dim=-1)
+        ranges = [_batch_range(target.unsqueeze(-1))] + [_batch_range(x) for x in cols]
+        high = torch.cat([hi.reshape(m, -1) for hi, _ in ranges], dim=-1)
+        low = torch.cat([lo.reshape(m, -1) for _, lo in ranges], dim=-1)
         if not bool(torch.isfinite(high).all() and torch.isfinite(low).all()):  # max and min propagate NaN and inf
-            for name, x in (("target", target), ("sources", sources)):
+            for name, x in (("target", target), *(("sources", x) for x in cols)):
                 if not bool(torch.isfinite(x).all()):
                     raise ValueError(f"{name} contains NaN or inf; drop or impute those samples first")
         if normalize:
@@ -140,6 +147,8 @@ def _check_inputs(target, sources, k, tau, base, normalize):
             if bool(constant.any()):
                 neuron, var = (int(v) for v in torch.nonzero(constant)[0])
                 raise ValueError(constant_message(neuron, var))
+    if not stack:
+        sources = cols if sources is None else sources.unbind(-1)
     return target, sources, squeeze
 
 
@@ -340,7 +349,8 @@ def _as_numpy(x: torch.Tensor, copy: bool) -> np.ndarray:
 
 class _Binned(torch.autograd.Function):
     """Linear-binned redundancies on the CPU by the numba kernel of :mod:`pidlearn.backends._binned_sxpid`, from
-    ``target`` (B, M) and ``sources`` (B, M, n), standardised inside the kernel with ``normalize``.
+    ``target`` (B, M) and the sources as n tensors (B, M) (listed sources are read where they are, not stacked),
+    standardised inside the kernel with ``normalize``.
 
     ``weights=None``: the redundancies (M, R) in nats of ``rows``; backward runs the kernel once more with the
     incoming gradient as each neuron's row weights. ``weights`` (R,): the goal ``Σ_r w_r I_r`` (M,), its gradient
@@ -350,17 +360,18 @@ class _Binned(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, target, sources, h, rows, weights, normalize):
-        tn, sn = (_as_numpy(x, copy=weights is None) for x in (target.T, sources.permute(1, 2, 0)))
+    def forward(ctx, target, h, rows, weights, normalize, *sources):
+        tn = _as_numpy(target.T, copy=weights is None)
+        sn = [_as_numpy(x.T, copy=weights is None) for x in sources]
         threads = torch.get_num_threads()
         ctx.device, ctx.dtype, ctx.fused = target.device, target.dtype, weights is not None
-        ctx.shape = tuple(sources.shape)
+        ctx.shape = (*target.shape, len(sources))
+        need = (ctx.needs_input_grad[0], any(ctx.needs_input_grad[5:]))
         if weights is None:
             red, _, _ = binned_redundancies(tn, sn, h, rows, threads=threads, normalize=normalize)
             ctx.saved = (tn, sn, h, rows, threads, normalize)
             return torch.from_numpy(red).to(target.device, target.dtype)
         w = np.asarray(weights, dtype=np.float64)
-        need = ctx.needs_input_grad[:2]
         red, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, w if any(need) else None, threads, normalize, need)
         ctx.saved = (grad_t, grad_s)
         return torch.from_numpy(red @ w).to(target.device, target.dtype)
@@ -369,23 +380,25 @@ class _Binned(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_out):
         g = grad_out.detach().to("cpu", torch.float64).numpy()
+        need_t, need_each = ctx.needs_input_grad[0], ctx.needs_input_grad[5:]
+        need_s = any(need_each)
         if ctx.fused:
             grad_t, grad_s = ctx.saved
         else:
             tn, sn, h, rows, threads, normalize = ctx.saved
-            _, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, g, threads, normalize, ctx.needs_input_grad[:2])
+            _, grad_t, grad_s = binned_redundancies(tn, sn, h, rows, g, threads, normalize, (need_t, need_s))
             g = np.ones(len(g))  # the incoming gradient already weighted the rows
         dtype = ctx.dtype if ctx.dtype in (torch.float32, torch.float64) else torch.float64
         b, m, n = ctx.shape
-        need_t, need_s = ctx.needs_input_grad[:2]  # an input without a gradient gets none (0 rows: skipped)
+        # an input without a gradient gets none (0 rows: skipped); the sources' gradients (n, B, M), a row each
         d_target = torch.empty((b if need_t else 0, m), dtype=dtype)
-        d_sources = torch.empty((b if need_s else 0, m, n), dtype=dtype)
+        d_sources = torch.empty((n, b if need_s else 0, m), dtype=dtype)
         grad_t = grad_t if need_t else np.empty((0, 0))
         grad_s = grad_s if need_s else np.empty((0, 0, 0))
         scaled_gradients(grad_t, grad_s, g, d_target.numpy(), d_sources.numpy())  # layout and dtype in one pass
         d_target = d_target.to(ctx.device, ctx.dtype) if need_t else None
-        d_sources = d_sources.to(ctx.device, ctx.dtype) if need_s else None
-        return d_target, d_sources, None, None, None, None
+        d_each = [d_sources[v].to(ctx.device, ctx.dtype) if need_each[v] else None for v in range(n)]
+        return d_target, None, None, None, None, *d_each
 
 
 def continuous_sxpid(
@@ -481,16 +494,16 @@ def continuous_sxpid(
     """
     method = check_method(method)
     bin_width = check_bin_width(bin_width, method)
-    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize)
-    n = sources.shape[-1]
+    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, stack=method != "binned")
+    n = len(sources) if method == "binned" else sources.shape[-1]
     lat = lattice(n)
     mob = torch.as_tensor(lat.mobius.toarray(), dtype=target.dtype, device=target.device)
     if method == "binned":
         h = lattice_spacing(bin_width, target.shape[0], n)
         if target.device.type != "cpu":
-            atoms = _binned_atoms_dense(target, sources, h, normalize) / math.log(base)
+            atoms = _binned_atoms_dense(target, torch.stack(sources, -1), h, normalize) / math.log(base)
             return atoms[0] if squeeze else atoms
-        red = _Binned.apply(target, sources, h, tuple(range(lat.n_atoms)), None, normalize) / math.log(base)
+        red = _Binned.apply(target, h, tuple(range(lat.n_atoms)), None, normalize, *sources) / math.log(base)
     else:
         red = _redundancies(target, sources, range(lat.n_atoms), k, tau, normalize) / math.log(base)
     atoms = red @ mob.T
@@ -528,8 +541,8 @@ def continuous_sxpid_goal(
     """
     method = check_method(method)
     bin_width = check_bin_width(bin_width, method)
-    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize)
-    n = sources.shape[-1]
+    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, stack=method != "binned")
+    n = len(sources) if method == "binned" else sources.shape[-1]
     gamma = check_gamma(gamma, n)
     rows, weights = goal_rows(n, gamma)
     if not rows:
@@ -538,10 +551,10 @@ def continuous_sxpid_goal(
     if method == "binned":
         h = lattice_spacing(bin_width, target.shape[0], n)
         if target.device.type != "cpu":
-            atoms = _binned_atoms_dense(target, sources, h, normalize) / math.log(base)
+            atoms = _binned_atoms_dense(target, torch.stack(sources, -1), h, normalize) / math.log(base)
             out = atoms @ torch.tensor(gamma, dtype=atoms.dtype, device=atoms.device)
         else:
-            out = _Binned.apply(target, sources, h, tuple(rows), tuple(weights), normalize) / math.log(base)
+            out = _Binned.apply(target, h, tuple(rows), tuple(weights), normalize, *sources) / math.log(base)
         return out[0] if squeeze else out
     red = _redundancies(target, sources, rows, k, tau, normalize) / math.log(base)
     out = red @ torch.tensor(weights, dtype=red.dtype, device=red.device)
