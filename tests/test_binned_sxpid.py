@@ -281,3 +281,28 @@ def test_listed_sources_are_read_in_place_with_a_gradient_each():
     np.testing.assert_array_equal(
         binned_redundancies(x_t, mixed, 0.4, range(4))[0], binned_redundancies(x_t, same, 0.4, range(4))[0]
     )
+
+
+def test_kernel_finds_bad_values_of_listed_sources_with_the_input_checks_messages():
+    """On the CPU the binned path leaves NaN, inf and constant variables to the kernel's first pass: same messages as
+    the other estimators' checks, for listed and stacked sources; values too large to add up are named as such, and a
+    constant variable is allowed without standardisation."""
+    t, s = _data(64, 3, 2, seed=16)
+    cols = [s[..., 0].clone(), s[..., 1].clone()]
+    cols[1][5, 2] = math.inf
+    with pytest.raises(ValueError, match="sources contains NaN or inf"):
+        continuous_sxpid_goal(t, cols, [1.0, 0, 0, 0], method="binned")
+    bad_t = t.clone()
+    bad_t[0, 0] = math.nan
+    with pytest.raises(ValueError, match="target contains NaN or inf"):
+        continuous_sxpid(bad_t, cols, method="binned")  # the target is named first, as by the other checks
+    cols = [s[..., 0].clone(), s[..., 1].clone()]
+    cols[0][:, 2] = 3.0
+    with pytest.raises(ValueError, match="source 1 of neuron 2 is constant"):
+        continuous_sxpid(t, cols, method="binned")
+    assert torch.isfinite(continuous_sxpid(t, cols, method="binned", normalize=False, bin_width=0.5)).all()
+    huge = s.clone()
+    huge[:, 1, 0] = 1e308
+    huge[0, 1, 0] = -1e308
+    with pytest.raises(ValueError, match="too large to add up"):
+        continuous_sxpid(t, huge, method="binned")

@@ -57,6 +57,7 @@ import numpy as np
 
 from pidlearn.backends._goal_kernels import _matrices_np, _run, _slot_strides
 from pidlearn.backends._settings import check_memory
+from pidlearn.backends._soft_counts import constant_message
 
 __all__ = [
     "BIN_WIDTH_C",
@@ -164,11 +165,13 @@ def _row_stats(x, r, c, square, out, low, high):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
-def _prepare(t, s, inv_h, normalize, x, sd, lo, hi):
+def _prepare(t, s, inv_h, normalize, x, sd, lo, hi, bad):
     """``x[m] = (t[m], s[0][m], ..., s[n − 1][m])`` (any strides and float dtype; ``s`` a tuple of (M, B) arrays) as
     float64, divided by its standard deviation over the batch (``ddof=0``, into ``sd``) if ``normalize``; ``lo``,
     ``hi`` the lowest and highest cell ``⌊x / h⌋`` of each neuron and variable (of the scaled values: the scaling by
-    ``1/σ > 0`` keeps the extremes, rounding included)."""
+    ``1/σ > 0`` keeps the extremes, rounding included). ``bad[m, v]``: 1 where the variable's sum over the batch is
+    not finite (a NaN or an infinity among its values, or values too large to add up), 2 where it is constant, else
+    0; the other outputs of such a variable are meaningless."""
     n_m, n_var, b_n = x.shape
     for m in range(n_m):
         for j in range(b_n):
@@ -186,6 +189,13 @@ def _prepare(t, s, inv_h, normalize, x, sd, lo, hi):
     high = np.empty(4)
     for r in range(0, n_m * n_var, 4):
         _row_stats(rows, r, zero, False, mean, low, high)
+        for k in range(min(4, n_m * n_var - r)):
+            code = 0
+            if not math.isfinite(mean[k]):
+                code = 1
+            elif high[k] == low[k]:
+                code = 2
+            bad[(r + k) // n_var, (r + k) % n_var] = code
         if normalize:
             for k in range(4):
                 mean[k] /= b_n
@@ -609,6 +619,21 @@ def _columns(s) -> tuple:
     return cols
 
 
+def _check_values(bad, normalize: bool, rows) -> None:
+    """The error for the first variable that :func:`_prepare` flagged: NaN or inf (or values too large to add up),
+    or constant over the batch where the variables are standardised (the messages of the estimators' input checks);
+    ``rows``: the target and the sources as given, each (M, B)."""
+    for neuron, var in sorted(zip(*np.nonzero(bad == 1), strict=True), key=lambda nv: (nv[1] > 0, nv[0])):
+        name = "target" if var == 0 else "sources"
+        if not np.isfinite(rows[var][neuron]).all():
+            raise ValueError(f"{name} contains NaN or inf; drop or impute those samples first")
+        big = float(np.abs(rows[var][neuron]).max())
+        raise ValueError(f"{name} holds values too large to add up (|x| up to {big:.3g}); rescale them first")
+    if normalize:
+        neuron, var = (int(i[0]) for i in np.nonzero(bad == 2))
+        raise ValueError(constant_message(neuron, var))
+
+
 def binned_redundancies(
     t, s, h: float, rows, weights=None, threads: int = 1, normalize: bool = False, need_grad=(True, True)
 ):
@@ -645,7 +670,10 @@ def binned_redundancies(
     sd = np.ones((m, n_var))
     lo = np.empty((m, n_var), dtype=np.int64)
     hi = np.empty((m, n_var), dtype=np.int64)
-    _prepare(t, s, 1.0 / h, normalize, x, sd, lo, hi)
+    bad = np.empty((m, n_var), dtype=np.int8)
+    _prepare(t, s, 1.0 / h, normalize, x, sd, lo, hi, bad)
+    if bad.any():
+        _check_values(bad, normalize, (t, *s))
     extent = (hi - lo).max(axis=0) + 2
     strides, offsets = _slot_strides(tuple(int(e) for e in extent))
     size = int(offsets[-1])

@@ -103,11 +103,12 @@ def _batch_range(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.amax(dim=0), x.amin(dim=0)
 
 
-def _check_inputs(target, sources, k, tau, base, normalize, stack: bool = True):
+def _check_inputs(target, sources, k, tau, base, normalize, binned: bool = False):
     """Validated target (B, M), sources (B, M, n) and whether the input had no neuron axis (``squeeze``).
 
-    ``stack=False``: the sources as a tuple of n (B, M) tensors instead (listed sources are not copied into one
-    tensor; a (B, M, n) tensor's columns are views).
+    ``binned``: for ``method="binned"``, the sources as a tuple of n (B, M) tensors instead (listed sources are not
+    copied into one tensor; a (B, M, n) tensor's columns are views), and on the CPU the values (NaN, inf, constant)
+    are left to the kernel, whose first pass over them finds these with the same messages.
     """
     target = _check_tensor(target, "target")
     b, m, squeeze = check_target_shape(target.shape)
@@ -120,7 +121,7 @@ def _check_inputs(target, sources, k, tau, base, normalize, stack: bool = True):
         for i, x in enumerate(cols):
             check_source_shape(x.shape, shape, i, "tensor")
         cols = tuple(x.reshape(b, m) for x in cols)
-        sources = torch.stack(cols, dim=-1) if stack else None
+        sources = None if binned else torch.stack(cols, dim=-1)
     else:
         sources = _check_tensor(sources, "sources")
         check_source_shape(sources.shape, shape, None, "tensor")
@@ -134,6 +135,8 @@ def _check_inputs(target, sources, k, tau, base, normalize, stack: bool = True):
                 "dtype and device"
             )
     check_settings(k, tau, base, normalize, b, m)
+    if binned and target.device.type == "cpu":
+        return target, (cols if sources is None else sources.unbind(-1)), squeeze
     with torch.no_grad():
         ranges = [_batch_range(target.unsqueeze(-1))] + [_batch_range(x) for x in cols]
         high = torch.cat([hi.reshape(m, -1) for hi, _ in ranges], dim=-1)
@@ -147,7 +150,7 @@ def _check_inputs(target, sources, k, tau, base, normalize, stack: bool = True):
             if bool(constant.any()):
                 neuron, var = (int(v) for v in torch.nonzero(constant)[0])
                 raise ValueError(constant_message(neuron, var))
-    if not stack:
+    if binned:
         sources = cols if sources is None else sources.unbind(-1)
     return target, sources, squeeze
 
@@ -494,7 +497,7 @@ def continuous_sxpid(
     """
     method = check_method(method)
     bin_width = check_bin_width(bin_width, method)
-    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, stack=method != "binned")
+    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, method == "binned")
     n = len(sources) if method == "binned" else sources.shape[-1]
     lat = lattice(n)
     mob = torch.as_tensor(lat.mobius.toarray(), dtype=target.dtype, device=target.device)
@@ -541,7 +544,7 @@ def continuous_sxpid_goal(
     """
     method = check_method(method)
     bin_width = check_bin_width(bin_width, method)
-    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, stack=method != "binned")
+    target, sources, squeeze = _check_inputs(target, sources, k, tau, base, normalize, method == "binned")
     n = len(sources) if method == "binned" else sources.shape[-1]
     gamma = check_gamma(gamma, n)
     rows, weights = goal_rows(n, gamma)
