@@ -341,6 +341,50 @@ def _log(x, scratch, out):
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")
+def _antichain(n, cells, keys, pv, e0, e1, gsets, coef, shift, own, run, wr, tab, acc, out, o_out, dv, lv, ef):
+    """One antichain's terms ``e0..e1 − 1`` over the ``n`` occupied cells of one table (step 3 of
+    :func:`_binned_range`): the joint's (``shift`` 0: subsets ``{T} ∪ g``, index ``2g``; ``own`` the joint's index)
+    or the sources' (``shift`` −1: subsets ``g``, index ``2g − 1``; ``own`` −1). ``dv`` ← ``D`` (or ``U``) per cell,
+    ``lv`` ← its log (one vectorised pass); returns ``Σ_c P(c) ln D(c)``. With a weight ``wr ≠ 0``:
+    ``out[cell − o_out] += wr ln D`` (plus the cell's own ``A`` term), and the scatters ``acc[key_g] += κ_g P wr / D``
+    (the sums into subset ``run``, one cell per row of the table, kept in a register along each row)."""
+    for i in range(n):
+        d = 0.0
+        for e in range(e0, e1):
+            d += coef[e] * tab[keys[i, 2 * gsets[e] + shift]]
+        dv[i] = max(d, pv[i])  # D ≥ P(c) exactly; the max only guards the rounding of the inclusion–exclusion sum
+    _log(dv[:n], ef[:n], lv[:n])
+    tot = 0.0
+    for i in range(n):
+        tot += pv[i] * lv[i]
+    if wr == 0.0:
+        return tot
+    run_key = -1
+    run_val = 0.0
+    for i in range(n):
+        part = pv[i] * wr / dv[i]
+        ph = wr * lv[i]
+        for e in range(e0, e1):
+            sub = 2 * gsets[e] + shift
+            if sub == own:  # A of the joint itself: this cell's own term
+                ph += coef[e] * part
+            elif sub == run:
+                key = keys[i, run]
+                if key != run_key:
+                    if run_key >= 0:
+                        acc[run_key] += run_val
+                    run_key = key
+                    run_val = 0.0
+                run_val += coef[e] * part
+            else:
+                acc[keys[i, sub]] += coef[e] * part
+        out[cells[i] - o_out] += ph
+    if run_key >= 0:
+        acc[run_key] += run_val
+    return tot
+
+
+@nb.njit(cache=True, nogil=True, error_model="numpy")
 def _gather_slopes(extent, m, base, coff, o_full, phi, frac, scale, need, grad):
     """Step 5 of :func:`_binned_range`: ``grad[m, v, j] = scale · ∂/∂f_v`` of ``Φ`` interpolated at each sample's
     corners, ``Σ_{q: bit v clear} (Φ(q + e_v) − Φ(q)) Π_{u ≠ v} (f_u or 1 − f_u)``, for the variables with
@@ -460,83 +504,18 @@ def _binned_range(
         # the gradient, Φ's log parts and the scatters of A (per cell) and B (per source cell)
         for i in range(nc):
             pv[i] = tab[occ[i]]
-        w_sum = 0.0
-        for r in range(n_rows):
-            e0 = ptr[r]
-            e1 = ptr[r + 1]
-            wr = w[m, r] if with_grad else 0.0
-            w_sum += wr
-            for i in range(nc):
-                d = 0.0
-                for e in range(e0, e1):
-                    d += coef[e] * tab[mkey[i, 2 * gsets[e]]]  # subset {T} ∪ g: mask 2g + 1
-                dv[i] = max(d, pv[i])  # D ≥ P(c) exactly; the max only guards the rounding of the sum
-            _log(dv[:nc], ef[:nc], lv[:nc])
-            tot = 0.0
-            for i in range(nc):
-                tot += pv[i] * lv[i]
-            red[m, r] = tot
-            if wr == 0.0:
-                continue
-            run_key = -1  # the (target, all sources but the last) cell of a run of cells along the last source
-            run_val = 0.0
-            for i in range(nc):
-                a_part = pv[i] * wr / dv[i]
-                ph = wr * lv[i]
-                for e in range(e0, e1):
-                    sub = 2 * gsets[e]
-                    if sub == full:  # A of the joint itself: this cell's own term
-                        ph += coef[e] * a_part
-                    elif sub == run:
-                        key = mkey[i, run]
-                        if key != run_key:
-                            if run_key >= 0:
-                                acc[run_key] += run_val
-                            run_key = key
-                            run_val = 0.0
-                        run_val += coef[e] * a_part
-                    else:
-                        acc[mkey[i, sub]] += coef[e] * a_part
-                phi[occ[i] - o_full] += ph
-            if run_key >= 0:
-                acc[run_key] += run_val
         for k in range(ns):
             spv[k] = tab[socc[k]]
+        w_sum = 0.0
         for r in range(n_rows):
-            e0 = ptr[r]
-            e1 = ptr[r + 1]
             wr = w[m, r] if with_grad else 0.0
-            for k in range(ns):
-                um = 0.0
-                for e in range(e0, e1):
-                    um += coef[e] * tab[skey[k, 2 * gsets[e] - 1]]  # subset g: mask 2g
-                dv[k] = max(um, spv[k])  # U ≥ P(c_S) exactly
-            _log(dv[:ns], ef[:ns], lv[:ns])
-            tot = 0.0
-            for k in range(ns):
-                tot += spv[k] * lv[k]
-            red[m, r] -= tot
-            if wr == 0.0:
-                continue
-            run_key = -1  # the cell of all sources but the last, of a run of source cells along the last source
-            run_val = 0.0
-            for k in range(ns):
-                aux[socc[k]] += wr * lv[k]
-                b_part = spv[k] * wr / dv[k]
-                for e in range(e0, e1):
-                    sub = 2 * gsets[e] - 1
-                    if sub == srun:
-                        key = skey[k, sub]
-                        if key != run_key:
-                            if run_key >= 0:
-                                acc[run_key] += run_val
-                            run_key = key
-                            run_val = 0.0
-                        run_val += coef[e] * b_part
-                    else:
-                        acc[skey[k, sub]] += coef[e] * b_part
-            if run_key >= 0:
-                acc[run_key] += run_val
+            w_sum += wr
+            e0, e1 = ptr[r], ptr[r + 1]
+            joint = _antichain(
+                nc, occ, mkey, pv, e0, e1, gsets, coef, 0, full, run, wr, tab, acc, phi, o_full, dv, lv, ef
+            )
+            srcs = _antichain(ns, socc, skey, spv, e0, e1, gsets, coef, -1, -1, srun, wr, tab, acc, aux, 0, dv, lv, ef)
+            red[m, r] = joint - srcs
         for key in range(offsets[0], offsets[1]):  # the target's cells
             p = tab[key]
             if p > 0.0:
