@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
-from pidlearn.backends._binned_sxpid import binned_redundancies, default_bin_width  # noqa: E402
+from pidlearn.backends._binned_sxpid import _log, binned_redundancies, default_bin_width  # noqa: E402
 from pidlearn.backends.numpy import continuous_sxpid as np_cs  # noqa: E402
 from pidlearn.backends.torch.continuous_sxpid import (  # noqa: E402
     _binned_atoms_dense,
@@ -306,3 +308,16 @@ def test_kernel_finds_bad_values_of_listed_sources_with_the_input_checks_message
     huge[0, 1, 0] = -1e308
     with pytest.raises(ValueError, match="too large to add up"):
         continuous_sxpid(t, huge, method="binned")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=5e-324, max_value=1.7e308, allow_nan=False), min_size=1, max_size=40))
+def test_vectorised_log_within_2_ulp_of_the_c_library(values):
+    """The kernel's vectorised log (exponent from the bits, atanh series) is within 2 ulp of ``np.log`` over every
+    positive double, subnormals and exact powers of 2 included (``ln 1 = 0`` exactly)."""
+    x = np.array([*values, 1.0, 2.0, 0.5, math.sqrt(2.0), 5e-324])
+    out = np.empty_like(x)
+    _log(x, np.empty_like(x), out)
+    ref = np.log(x)
+    np.testing.assert_array_less(np.abs(out - ref), 2.0001 * np.spacing(np.abs(ref)) + 1e-320)
+    assert out[len(values)] == 0.0

@@ -311,16 +311,18 @@ _ONE_BITS = int(np.float64(1.0).view(np.int64))
 _SQRT2_BITS = int(np.float64(math.sqrt(2.0)).view(np.int64))
 _TWO52_BITS = int(np.float64(2.0**52).view(np.int64))
 _LN2 = math.log(2.0)
+_TINY = float(np.finfo(np.float64).tiny)  # the smallest normal double
 #: ``ln((1 + s)/(1 − s)) = Σ_k 2 s^{2k+1}/(2k + 1)``: ten terms reach double precision for ``|s| ≤ 3 − 2√2``.
 _ATANH = tuple(2.0 / (2 * k + 1) for k in range(10))
 
 
 @nb.njit(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 def _log(x, scratch, out):
-    """``out = ln x`` for finite positive normal ``x`` (1-D), within 2 ulp of ``math.log``, in loops the compiler
-    vectorises (a call of the C library's ``log`` per value is not): ``x = 2^e m`` with ``m ∈ [√½, √2)`` read from
-    the bits, ``ln x = e ln 2 + ln m`` and ``ln m = ln((1 + s)/(1 − s))``, ``s = (m − 1)/(m + 1)``, by the series
-    :data:`_ATANH` (``|s| ≤ 0.172``). ``scratch``: float64 (holds ``2^52 + e + 1023``, exactly)."""
+    """``out = ln x`` for finite positive ``x`` (1-D), within 2 ulp of ``math.log``, in loops the compiler vectorises
+    (a call of the C library's ``log`` per value is not): ``x = 2^e m`` with ``m ∈ [√½, √2)`` read from the bits,
+    ``ln x = e ln 2 + ln m`` and ``ln m = ln((1 + s)/(1 − s))``, ``s = (m − 1)/(m + 1)``, by the series
+    :data:`_ATANH` (``|s| ≤ 0.172``); subnormal ``x`` (rare here) get ``math.log``. ``scratch``: float64 (holds
+    ``2^52 + e + 1023``, exactly)."""
     xb = x.view(np.int64)
     mb = out.view(np.int64)
     eb = scratch.view(np.int64)
@@ -338,6 +340,9 @@ def _log(x, scratch, out):
         for k in range(8, -1, -1):
             p = p * z + _ATANH[k]
         out[i] = (scratch[i] - (2.0**52 + 1023.0)) * _LN2 + s * p
+    for i in range(x.shape[0]):
+        if x[i] < _TINY:  # subnormal: the exponent bits are 0, the bits above do not hold 2^e m
+            out[i] = math.log(x[i])
 
 
 @nb.njit(cache=True, nogil=True, error_model="numpy")

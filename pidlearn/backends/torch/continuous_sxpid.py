@@ -135,8 +135,9 @@ def _check_inputs(target, sources, k, tau, base, normalize, binned: bool = False
                 "dtype and device"
             )
     check_settings(k, tau, base, normalize, b, m)
+    out = (cols if sources is None else sources.unbind(-1)) if binned else sources
     if binned and target.device.type == "cpu":
-        return target, (cols if sources is None else sources.unbind(-1)), squeeze
+        return target, out, squeeze
     with torch.no_grad():
         ranges = [_batch_range(target.unsqueeze(-1))] + [_batch_range(x) for x in cols]
         high = torch.cat([hi.reshape(m, -1) for hi, _ in ranges], dim=-1)
@@ -150,9 +151,7 @@ def _check_inputs(target, sources, k, tau, base, normalize, binned: bool = False
             if bool(constant.any()):
                 neuron, var = (int(v) for v in torch.nonzero(constant)[0])
                 raise ValueError(constant_message(neuron, var))
-    if binned:
-        sources = cols if sources is None else sources.unbind(-1)
-    return target, sources, squeeze
+    return target, out, squeeze
 
 
 def _blocks(m: int, b: int) -> tuple[int, int]:
