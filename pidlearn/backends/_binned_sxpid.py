@@ -607,7 +607,9 @@ def _check_values(bad, normalize: bool, rows) -> None:
     """The error for the first variable that :func:`_prepare` flagged: NaN or inf (or values too large to add up),
     or constant over the batch where the variables are standardised (the messages of the estimators' input checks);
     ``rows``: the target and the sources as given, each (M, B)."""
-    for neuron, var in sorted(zip(*np.nonzero(bad == 1), strict=True), key=lambda nv: (nv[1] > 0, nv[0])):
+    not_finite = sorted(zip(*np.nonzero(bad == 1), strict=True), key=lambda nv: (nv[1] > 0, nv[0]))  # target first
+    if not_finite:
+        neuron, var = not_finite[0]
         name = "target" if var == 0 else "sources"
         if not np.isfinite(rows[var][neuron]).all():
             raise ValueError(f"{name} contains NaN or inf; drop or impute those samples first")
